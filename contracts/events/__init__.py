@@ -1,0 +1,1 @@
+"""Event contracts: one pydantic model per event type and version."""

@@ -1,0 +1,105 @@
+"""The contract registry: which event types and versions exist, and how old majors upcast.
+
+A reader accepts any minor version of a major it knows (minors only add optional fields) and
+refuses an unknown major loudly. Upcasters are pure `dict -> dict` functions from major N to N+1.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from pydantic import ValidationError
+
+from contracts.errors import SchemaViolation, UnknownContractVersion, UnknownEventType
+from contracts.events.base import EventData
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+SCHEMA_URI_PREFIX = "https://fengqiao.example/contracts/"
+
+
+def parse_version(text: str) -> tuple[int, int]:
+    """`"1.2"` -> `(1, 2)`; raises UnknownContractVersion for anything else."""
+    major, dot, minor = text.partition(".")
+    if not (dot and major.isdigit() and minor.isdigit()):
+        raise UnknownContractVersion(f"version {text!r} is not MAJOR.MINOR")
+    return int(major), int(minor)
+
+
+def schema_uri(event_type: str, version: tuple[int, int]) -> str:
+    """The `dataschema` of an event: `<prefix><type>/<major>.<minor>`."""
+    return f"{SCHEMA_URI_PREFIX}{event_type}/{version[0]}.{version[1]}"
+
+
+def parse_schema_uri(uri: str) -> tuple[str, tuple[int, int]]:
+    """(event type, version) named by a `dataschema` URI."""
+    if not uri.startswith(SCHEMA_URI_PREFIX) or uri.count("/") < 1:
+        raise UnknownContractVersion(f"dataschema {uri!r} is not a Fengqiao contract")
+    event_type, _, version = uri.removeprefix(SCHEMA_URI_PREFIX).rpartition("/")
+    return event_type, parse_version(version)
+
+
+class ContractRegistry:
+    """Every known contract version, looked up by type and major."""
+
+    def __init__(
+        self,
+        models: Iterable[type[EventData]],
+        upcasters: dict[tuple[str, int], Upcaster] | None = None,
+    ) -> None:
+        self._models: dict[str, dict[tuple[int, int], type[EventData]]] = {}
+        for model in models:
+            versions = self._models.setdefault(model.event_type, {})
+            if model.version in versions:
+                raise ValueError(f"{model.event_type} {model.version} registered twice")
+            versions[model.version] = model
+        self._upcasters = dict(upcasters or {})
+
+    def __iter__(self) -> Iterator[type[EventData]]:
+        for versions in self._models.values():
+            yield from versions.values()
+
+    @property
+    def event_types(self) -> list[str]:
+        return sorted(self._models)
+
+    def latest(self, event_type: str, major: int | None = None) -> type[EventData]:
+        """The newest model of a type (within `major` when given)."""
+        versions = self._versions(event_type)
+        known = [v for v in versions if major is None or v[0] == major]
+        if not known:
+            raise UnknownContractVersion(f"{event_type} has no major version {major}")
+        return versions[max(known)]
+
+    def read(self, event_type: str, version: tuple[int, int], data: Any) -> EventData:
+        """Validate `data` of `event_type` at `version` and upcast it to the newest major."""
+        versions = self._versions(event_type)
+        major = version[0]
+        if major not in {v[0] for v in versions}:
+            known = ", ".join(sorted({str(v[0]) for v in versions}))
+            raise UnknownContractVersion(
+                f"{event_type} major version {major} is unknown here (known: {known})"
+            )
+        model = self.latest(event_type, major)
+        payload = self._validate(model, data).model_dump(mode="json")
+        newest = max(versions)[0]
+        while major < newest:
+            payload = self._upcasters[(event_type, major)](payload)
+            major += 1
+            model = self.latest(event_type, major)
+        return self._validate(model, payload)
+
+    def _versions(self, event_type: str) -> dict[tuple[int, int], type[EventData]]:
+        try:
+            return self._models[event_type]
+        except KeyError:
+            raise UnknownEventType(f"event type {event_type!r} is not a known contract") from None
+
+    @staticmethod
+    def _validate(model: type[EventData], data: Any) -> EventData:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            fields = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(data)'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise SchemaViolation(f"{model.event_type} {model.version_text()}: {fields}") from exc

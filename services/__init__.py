@@ -1,0 +1,1 @@
+"""The node: bus core, the cooperation flows and the store. Never imports FastAPI."""

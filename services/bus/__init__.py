@@ -1,0 +1,1 @@
+"""The bus core: envelopes, signatures, personal-data sealing, verification, outbox, inbox."""

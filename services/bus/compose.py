@@ -1,0 +1,94 @@
+"""Compose a signed envelope for one event to one partner, as the agreement in force allows."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from contracts.agreement import Agreement, HandlingCode
+from contracts.errors import NotPermittedByAgreement, UnknownKey
+from contracts.events.base import EventData
+from contracts.keys import x25519_public
+from contracts.registry import schema_uri
+from services.bus.envelope import Envelope, format_time, new_event_id, seal
+from services.bus.personal_data import seal_fields
+
+
+@dataclass(frozen=True)
+class Signer:
+    """This node's jurisdiction and its signing key (private keys never leave the node)."""
+
+    jurisdiction: str
+    kid: str
+    key: Ed25519PrivateKey
+
+
+@dataclass(frozen=True)
+class Addressing:
+    """Where an event goes and where it sits in its stream and its case thread."""
+
+    recipient: str
+    subject: str
+    seq: int
+    prev: str
+    correlation: str | None = None
+    causation: str | None = None
+    handling: HandlingCode | None = None
+
+
+def check_permitted(agreement: Agreement, sender: str, recipient: str, event: EventData) -> None:
+    """Refuse at the sender what the agreement does not permit."""
+    flow = agreement.flow(event.event_type)
+    if flow is None or not flow.permits(sender, recipient, event.version[0]):
+        raise NotPermittedByAgreement(
+            f"{agreement.ref} does not permit {event.event_type} {event.version_text()} "
+            f"from {sender} to {recipient}"
+        )
+
+
+def compose(
+    agreement: Agreement,
+    signer: Signer,
+    event: EventData,
+    to: Addressing,
+    now: datetime,
+    event_id: str | None = None,
+) -> Envelope:
+    """Seal personal fields to the recipient, sign, and return the envelope."""
+    check_permitted(agreement, signer.jurisdiction, to.recipient, event)
+    flow = agreement.flow(event.event_type)
+    assert flow is not None
+    event_id = event_id or new_event_id()
+    data = event.model_dump(mode="json", exclude_none=True)
+    patterns = agreement.personal_fields(event.event_type)
+    pdkid = pdepk = None
+    if patterns:
+        enc = agreement.current_key(to.recipient, "enc", now)
+        if enc is None:
+            raise UnknownKey(f"{to.recipient} has no encryption key valid now")
+        data, pdepk = seal_fields(data, patterns, event_id, x25519_public(enc.raw))
+        pdkid = enc.kid if pdepk else None
+    return seal(
+        {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": signer.jurisdiction,
+            "type": event.event_type,
+            "subject": to.subject,
+            "time": format_time(now),
+            "dataschema": schema_uri(event.event_type, event.version),
+            "datacontenttype": "application/json",
+            "agreement": agreement.ref,
+            "recipient": to.recipient,
+            "seq": to.seq,
+            "prev": to.prev,
+            "correlation": to.correlation or event_id,
+            "causation": to.causation,
+            "kid": signer.kid,
+            "handling": (to.handling or flow.handling).value,
+            "pdkid": pdkid,
+            "pdepk": pdepk,
+            "data": data,
+        },
+        signer.key,
+    )

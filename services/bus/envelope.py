@@ -1,0 +1,130 @@
+"""The signed event envelope: CloudEvents 1.0 attributes plus Fengqiao's extensions.
+
+The signature is Ed25519 over the RFC 8785 bytes of the envelope object without `signature`.
+`prev` is the SHA-256 (hex) of the previous envelope's canonical bytes, signature included, in
+the same sender -> recipient stream; the first envelope of a stream has `prev` = GENESIS.
+"""
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import uuid6
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.agreement import HandlingCode, JurisdictionId
+from contracts.canonical import b64encode, canonical_bytes, sha256_hex
+from contracts.errors import MalformedEnvelope
+from contracts.keys import sign
+
+GENESIS = "0" * 64
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+
+
+class Envelope(BaseModel):
+    """A signed envelope as it travels; `time` stays the exact string that was signed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    specversion: Literal["1.0"]
+    id: str = Field(pattern=UUID_PATTERN)
+    source: JurisdictionId
+    type: str = Field(pattern=r"^[a-z]+\.[a-z_]+$")
+    subject: str = Field(min_length=1, max_length=200)
+    time: str = Field(pattern=TIME_PATTERN)
+    dataschema: str
+    datacontenttype: Literal["application/json"]
+    agreement: str = Field(pattern=r"^[a-z0-9-]+@[1-9][0-9]*$")
+    recipient: JurisdictionId
+    seq: int = Field(ge=1)
+    prev: str = Field(pattern=r"^[0-9a-f]{64}$")
+    correlation: str = Field(pattern=UUID_PATTERN)
+    causation: str | None = Field(default=None, pattern=UUID_PATTERN)
+    kid: str
+    handling: HandlingCode
+    pdkid: str | None = None
+    pdepk: str | None = None
+    data: dict[str, Any]
+    signature: str
+
+    @property
+    def sent_at(self) -> datetime:
+        return parse_time(self.time)
+
+    @property
+    def agreement_id(self) -> str:
+        return self.agreement.partition("@")[0]
+
+    @property
+    def agreement_version(self) -> int:
+        return int(self.agreement.partition("@")[2])
+
+    def document(self) -> dict[str, Any]:
+        """The envelope as the JSON object that was signed and hashed."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def wire_bytes(self) -> bytes:
+        """What goes on the wire: the canonical bytes of the signed envelope."""
+        return canonical_bytes(self.document())
+
+    def chain_hash(self) -> str:
+        """The value the next envelope of the same stream carries in `prev`."""
+        return sha256_hex(self.wire_bytes())
+
+
+def new_event_id() -> str:
+    """A UUIDv7: time-ordered, so ids sort by creation time."""
+    return str(uuid6.uuid7())
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with milliseconds and `Z`, the only time form envelopes carry."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def signing_bytes(document: dict[str, Any]) -> bytes:
+    """The bytes signed: RFC 8785 of the envelope object without `signature`."""
+    return canonical_bytes({k: v for k, v in document.items() if k != "signature"})
+
+
+def seal(unsigned: dict[str, Any], key: Ed25519PrivateKey) -> Envelope:
+    """Sign an envelope object (every attribute but `signature`) and return the envelope."""
+    document = {k: v for k, v in unsigned.items() if v is not None}
+    document["signature"] = b64encode(sign(key, signing_bytes(document)))
+    return Envelope.model_validate(document)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise MalformedEnvelope(
+            f"duplicate member names: {sorted({k for k in keys if keys.count(k) > 1})}"
+        )
+    return dict(pairs)
+
+
+def _no_constants(name: str) -> Any:
+    raise MalformedEnvelope(f"{name} is not JSON")
+
+
+def parse_document(raw: bytes) -> dict[str, Any]:
+    """Parse envelope bytes strictly: UTF-8 JSON object, no duplicate names, no NaN."""
+    try:
+        doc = json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=_no_duplicate_keys,
+            parse_constant=_no_constants,
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise MalformedEnvelope(f"not UTF-8 JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise MalformedEnvelope("an envelope is a JSON object")
+    return doc

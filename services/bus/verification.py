@@ -1,0 +1,169 @@
+"""Verify a received envelope: every check a partner's event must pass before it is applied.
+
+Pure: bytes, the agreements, the contracts, the stream position and the clock go in; a verified
+event or one typed rejection comes out. The order of the checks is part of the protocol.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from pydantic import ValidationError
+
+from contracts.agreement import Agreement, AgreementBook, key_state
+from contracts.canonical import b64decode
+from contracts.errors import (
+    AgreementNotInForce,
+    BadSignature,
+    ChainBreak,
+    ClockSkew,
+    DecryptionFailed,
+    KeyExpired,
+    KeyNotYetValid,
+    KeyRevoked,
+    MalformedEnvelope,
+    NotPermittedByAgreement,
+    OversizedEnvelope,
+    ReplayedEnvelope,
+    SenderNotParty,
+    SequenceGap,
+    UnknownAgreement,
+    UnknownContractVersion,
+    UnknownKey,
+    WrongRecipient,
+)
+from contracts.events.base import EventData
+from contracts.keys import signature_valid
+from contracts.registry import ContractRegistry, parse_schema_uri
+from services.bus.envelope import GENESIS, Envelope, parse_document, signing_bytes
+from services.bus.personal_data import locate, open_fields
+
+DEFAULT_MAX_BYTES = 512 * 1024
+DEFAULT_MAX_SKEW = timedelta(minutes=5)
+_KEY_ERRORS = {"not_yet_valid": KeyNotYetValid, "expired": KeyExpired, "revoked": KeyRevoked}
+
+
+@dataclass(frozen=True)
+class StreamPosition:
+    """The last envelope applied from one sender -> recipient stream."""
+
+    seq: int = 0
+    head: str = GENESIS
+
+
+@dataclass(frozen=True)
+class VerifiedEvent:
+    """An envelope that passed every check, with its decrypted, validated data."""
+
+    envelope: Envelope
+    event: EventData
+    agreement: Agreement
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """Verifies envelopes addressed to jurisdiction `me`."""
+
+    me: str
+    agreements: AgreementBook
+    contracts: ContractRegistry
+    encryption_keys: dict[str, X25519PrivateKey]
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_skew: timedelta = DEFAULT_MAX_SKEW
+
+    def verify(
+        self, raw: bytes, now: datetime, position: StreamPosition | None = None
+    ) -> VerifiedEvent:
+        """Run every check on `raw`; raise the first EnvelopeRejected (or SequenceGap)."""
+        if len(raw) > self.max_bytes:
+            raise OversizedEnvelope(f"{len(raw)} bytes, limit {self.max_bytes}")
+        document = parse_document(raw)
+        try:
+            envelope = Envelope.model_validate(document)
+        except ValidationError as exc:
+            raise MalformedEnvelope(_summary(exc)) from exc
+        agreement = self._agreement(envelope, now)
+        self._check_signature(envelope, document, agreement)
+        if envelope.sent_at > now + self.max_skew:
+            raise ClockSkew(f"event time {envelope.time} is ahead of this node's clock")
+        if envelope.recipient != self.me:
+            raise WrongRecipient(f"addressed to {envelope.recipient}, this node is {self.me}")
+        event_type, version = parse_schema_uri(envelope.dataschema)
+        if event_type != envelope.type:
+            raise UnknownContractVersion(f"dataschema names {event_type}, type is {envelope.type}")
+        self.contracts.latest(event_type)  # unknown type -> UnknownEventType
+        flow = agreement.flow(envelope.type)
+        if flow is None or not flow.permits(envelope.source, envelope.recipient, version[0]):
+            raise NotPermittedByAgreement(
+                f"{agreement.ref} does not permit {envelope.type} {version[0]}.x "
+                f"from {envelope.source} to {envelope.recipient}"
+            )
+        if position is not None:
+            check_position(envelope, position)
+        data = self._open(envelope, agreement)
+        event = self.contracts.read(envelope.type, version, data)
+        return VerifiedEvent(envelope=envelope, event=event, agreement=agreement)
+
+    def _agreement(self, envelope: Envelope, now: datetime) -> Agreement:
+        if not self.agreements.versions(envelope.agreement_id):
+            raise UnknownAgreement(f"agreement {envelope.agreement_id} is unknown here")
+        loaded = self.agreements.in_force(envelope.agreement_id, now.date())
+        if loaded is None:
+            raise AgreementNotInForce(f"no version of {envelope.agreement_id} is in force")
+        if envelope.agreement_version > loaded.agreement.version:
+            raise AgreementNotInForce(
+                f"{envelope.agreement} is newer than the version in force here "
+                f"({loaded.agreement.ref})"
+            )
+        return loaded.agreement
+
+    def _check_signature(
+        self, envelope: Envelope, document: dict[str, Any], agreement: Agreement
+    ) -> None:
+        if agreement.party(envelope.source) is None:
+            raise SenderNotParty(f"{envelope.source} is not a party to {agreement.ref}")
+        found = agreement.key(envelope.kid)
+        if found is None or found[0].id != envelope.source or found[1].use != "sig":
+            raise UnknownKey(f"{envelope.kid} is not a signing key of {envelope.source}")
+        state = key_state(found[1], envelope.sent_at)
+        if state != "valid":
+            raise _KEY_ERRORS[state](
+                f"key {envelope.kid} is {state.replace('_', ' ')} at {envelope.time}"
+            )
+        try:
+            signature = b64decode(envelope.signature)
+        except ValueError:
+            signature = b""
+        if not signature_valid(found[1].raw, signature, signing_bytes(document)):
+            raise BadSignature(f"signature does not verify with {envelope.kid}")
+
+    def _open(self, envelope: Envelope, agreement: Agreement) -> dict[str, Any]:
+        patterns = agreement.personal_fields(envelope.type)
+        present = [path for p in patterns for path, _, _ in locate(envelope.data, p)]
+        if not present:
+            return envelope.data
+        if envelope.pdepk is None:
+            raise DecryptionFailed(f"personal fields travel unencrypted: {', '.join(present)}")
+        own = self.encryption_keys.get(envelope.pdkid or "")
+        if own is None:
+            raise DecryptionFailed(f"no private key here for {envelope.pdkid}")
+        return open_fields(envelope.data, patterns, envelope.id, envelope.pdepk, own)
+
+
+def check_position(envelope: Envelope, position: StreamPosition) -> None:
+    """Seq and hash chain against the last applied envelope of the same stream."""
+    if envelope.seq <= position.seq:
+        raise ReplayedEnvelope(f"seq {envelope.seq} was already applied (at {position.seq})")
+    if envelope.seq > position.seq + 1:
+        raise SequenceGap(expected=position.seq + 1, got=envelope.seq)
+    if envelope.prev != position.head:
+        raise ChainBreak(
+            f"prev {envelope.prev[:12]}… does not match chain head {position.head[:12]}…"
+        )
+
+
+def _summary(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(envelope)'}: {e['msg']}" for e in exc.errors()
+    )
