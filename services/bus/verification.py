@@ -76,6 +76,16 @@ class Verifier:
         self, raw: bytes, now: datetime, position: StreamPosition | None = None
     ) -> VerifiedEvent:
         """Run every check on `raw`; raise the first EnvelopeRejected (or SequenceGap)."""
+        envelope, agreement = self.authenticate(raw, now, position)
+        return self.admit(envelope, agreement)
+
+    def authenticate(
+        self, raw: bytes, now: datetime, position: StreamPosition | None = None
+    ) -> tuple[Envelope, Agreement]:
+        """Stage 1: is this an authentic envelope from a party, for us, next in its stream?
+
+        An envelope that fails here does not take its place in the sender's stream.
+        """
         if len(raw) > self.max_bytes:
             raise OversizedEnvelope(f"{len(raw)} bytes, limit {self.max_bytes}")
         document = parse_document(raw)
@@ -89,6 +99,16 @@ class Verifier:
             raise ClockSkew(f"event time {envelope.time} is ahead of this node's clock")
         if envelope.recipient != self.me:
             raise WrongRecipient(f"addressed to {envelope.recipient}, this node is {self.me}")
+        if position is not None:
+            check_position(envelope, position)
+        return envelope, agreement
+
+    def admit(self, envelope: Envelope, agreement: Agreement) -> VerifiedEvent:
+        """Stage 2: does the agreement permit it, is its contract known, is its data valid?
+
+        An authentic envelope that fails here still takes its place in the stream (the chain
+        goes on) and is quarantined, so that it can be re-driven after an amendment.
+        """
         event_type, version = parse_schema_uri(envelope.dataschema)
         if event_type != envelope.type:
             raise UnknownContractVersion(f"dataschema names {event_type}, type is {envelope.type}")
@@ -99,8 +119,6 @@ class Verifier:
                 f"{agreement.ref} does not permit {envelope.type} {version[0]}.x "
                 f"from {envelope.source} to {envelope.recipient}"
             )
-        if position is not None:
-            check_position(envelope, position)
         data = self._open(envelope, agreement)
         event = self.contracts.read(envelope.type, version, data)
         return VerifiedEvent(envelope=envelope, event=event, agreement=agreement)
