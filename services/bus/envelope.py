@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import uuid6
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from contracts.agreement import HandlingCode, JurisdictionId
 from contracts.canonical import b64encode, canonical_bytes, sha256_hex
@@ -61,17 +61,39 @@ class Envelope(BaseModel):
     def agreement_version(self) -> int:
         return int(self.agreement.partition("@")[2])
 
+    _document: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _wire: bytes = PrivateAttr(default=b"")
+    _hash: str = PrivateAttr(default="")
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "Envelope":
+        """Validate a parsed envelope object; keeps the object itself, since it was signed.
+
+        Raises MalformedEnvelope naming every attribute in error.
+        """
+        nulls = sorted(k for k, v in document.items() if v is None)
+        if nulls:
+            raise MalformedEnvelope(f"absent attributes are left out, never null: {nulls}")
+        try:
+            envelope = cls.model_validate(document)
+        except ValidationError as exc:
+            raise MalformedEnvelope(_summary(exc)) from exc
+        envelope._document = document
+        envelope._wire = canonical_bytes(document)
+        envelope._hash = sha256_hex(envelope._wire)
+        return envelope
+
     def document(self) -> dict[str, Any]:
         """The envelope as the JSON object that was signed and hashed."""
-        return self.model_dump(mode="json", exclude_none=True)
+        return self._document
 
     def wire_bytes(self) -> bytes:
         """What goes on the wire: the canonical bytes of the signed envelope."""
-        return canonical_bytes(self.document())
+        return self._wire
 
     def chain_hash(self) -> str:
         """The value the next envelope of the same stream carries in `prev`."""
-        return sha256_hex(self.wire_bytes())
+        return self._hash
 
 
 def new_event_id() -> str:
@@ -99,7 +121,7 @@ def seal(unsigned: dict[str, Any], key: Ed25519PrivateKey) -> Envelope:
     """Sign an envelope object (every attribute but `signature`) and return the envelope."""
     document = {k: v for k, v in unsigned.items() if v is not None}
     document["signature"] = b64encode(sign(key, signing_bytes(document)))
-    return Envelope.model_validate(document)
+    return Envelope.from_document(document)
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -128,3 +150,9 @@ def parse_document(raw: bytes) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise MalformedEnvelope("an envelope is a JSON object")
     return doc
+
+
+def _summary(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(envelope)'}: {e['msg']}" for e in exc.errors()
+    )

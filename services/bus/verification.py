@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from pydantic import ValidationError
 
 from contracts.agreement import Agreement, AgreementBook, key_state
 from contracts.canonical import b64decode
@@ -22,7 +21,6 @@ from contracts.errors import (
     KeyExpired,
     KeyNotYetValid,
     KeyRevoked,
-    MalformedEnvelope,
     NotPermittedByAgreement,
     OversizedEnvelope,
     ReplayedEnvelope,
@@ -89,10 +87,7 @@ class Verifier:
         if len(raw) > self.max_bytes:
             raise OversizedEnvelope(f"{len(raw)} bytes, limit {self.max_bytes}")
         document = parse_document(raw)
-        try:
-            envelope = Envelope.model_validate(document)
-        except ValidationError as exc:
-            raise MalformedEnvelope(_summary(exc)) from exc
+        envelope = Envelope.from_document(document)
         agreement = self._agreement(envelope, now)
         self._check_signature(envelope, document, agreement)
         if envelope.sent_at > now + self.max_skew:
@@ -179,9 +174,3 @@ def check_position(envelope: Envelope, position: StreamPosition) -> None:
         raise ChainBreak(
             f"prev {envelope.prev[:12]}… does not match chain head {position.head[:12]}…"
         )
-
-
-def _summary(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '(envelope)'}: {e['msg']}" for e in exc.errors()
-    )
