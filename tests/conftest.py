@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.support.databases"]
+
 SUITES = {"unit", "integration", "e2e", "chaos", "security"}
 
 

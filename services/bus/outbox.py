@@ -1,0 +1,150 @@
+"""The transactional outbox: events commit with the domain change that caused them.
+
+`enqueue` runs inside the caller's transaction: it takes the next seq of the sender -> recipient
+stream, chains it to the previous envelope, signs it, and stores it. The relay publishes later;
+a crash between the two loses nothing.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.agreement import Agreement, HandlingCode
+from contracts.events.base import EventData
+from services.bus.compose import Addressing, Signer, compose
+from services.bus.envelope import GENESIS, Envelope
+from services.store.database import insert_if_absent
+from services.store.tables import outbound_streams, outbox
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One event for one partner, with its case thread."""
+
+    event: EventData
+    recipient: str
+    subject: str
+    correlation: str | None = None
+    causation: str | None = None
+    handling: HandlingCode | None = None
+
+
+@dataclass(frozen=True)
+class PendingEnvelope:
+    event_id: str
+    recipient: str
+    seq: int
+    type: str
+    envelope: bytes
+
+
+class ReceiptMismatch(Exception):
+    """A partner's receipt names a chain head that is not ours at that seq."""
+
+
+async def enqueue(
+    conn: AsyncConnection, agreement: Agreement, signer: Signer, outgoing: Outgoing, now: datetime
+) -> Envelope:
+    """Sign `outgoing` as the next envelope of its stream and store it, in `conn`'s transaction."""
+    await insert_if_absent(
+        conn,
+        outbound_streams,
+        {"recipient": outgoing.recipient, "last_seq": 0, "head": GENESIS, "delivered_seq": 0},
+    )
+    stream = (
+        await conn.execute(
+            select(outbound_streams.c.last_seq, outbound_streams.c.head)
+            .where(outbound_streams.c.recipient == outgoing.recipient)
+            .with_for_update()
+        )
+    ).one()
+    to = Addressing(
+        recipient=outgoing.recipient,
+        subject=outgoing.subject,
+        seq=stream.last_seq + 1,
+        prev=stream.head,
+        correlation=outgoing.correlation,
+        causation=outgoing.causation,
+        handling=outgoing.handling,
+    )
+    envelope = compose(agreement, signer, outgoing.event, to, now)
+    await conn.execute(
+        outbox.insert().values(
+            event_id=envelope.id,
+            recipient=envelope.recipient,
+            seq=envelope.seq,
+            type=envelope.type,
+            subject=envelope.subject,
+            correlation=envelope.correlation,
+            chain_hash=envelope.chain_hash(),
+            envelope=envelope.wire_bytes(),
+            status="pending",
+            created_at=now,
+        )
+    )
+    await conn.execute(
+        update(outbound_streams)
+        .where(outbound_streams.c.recipient == envelope.recipient)
+        .values(last_seq=envelope.seq, head=envelope.chain_hash())
+    )
+    return envelope
+
+
+async def pending(conn: AsyncConnection, limit: int) -> list[PendingEnvelope]:
+    """The oldest unpublished envelopes, in stream order."""
+    rows = await conn.execute(
+        select(
+            outbox.c.event_id, outbox.c.recipient, outbox.c.seq, outbox.c.type, outbox.c.envelope
+        )
+        .where(outbox.c.status == "pending")
+        .order_by(outbox.c.recipient, outbox.c.seq)
+        .limit(limit)
+    )
+    return [PendingEnvelope(*row) for row in rows]
+
+
+async def mark_published(conn: AsyncConnection, event_ids: list[str], now: datetime) -> None:
+    """JetStream acknowledged these envelopes."""
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.event_id.in_(event_ids), outbox.c.status == "pending")
+        .values(status="published", published_at=now)
+    )
+
+
+async def apply_receipt(
+    conn: AsyncConnection, recipient: str, up_to_seq: int, chain_head: str, now: datetime
+) -> int:
+    """Mark delivered everything up to `up_to_seq` once the partner's chain head matches ours."""
+    ours = (
+        await conn.execute(
+            select(outbox.c.chain_hash).where(
+                outbox.c.recipient == recipient, outbox.c.seq == up_to_seq
+            )
+        )
+    ).scalar_one_or_none()
+    if ours != chain_head:
+        raise ReceiptMismatch(
+            f"{recipient} receipts seq {up_to_seq} with head {chain_head[:12]}…, "
+            f"ours is {(ours or 'absent')[:12]}…"
+        )
+    result = await conn.execute(
+        update(outbox)
+        .where(
+            outbox.c.recipient == recipient,
+            outbox.c.seq <= up_to_seq,
+            outbox.c.status != "delivered",
+        )
+        .values(status="delivered", delivered_at=now)
+    )
+    await conn.execute(
+        update(outbound_streams)
+        .where(
+            outbound_streams.c.recipient == recipient,
+            outbound_streams.c.delivered_seq < up_to_seq,
+        )
+        .values(delivered_seq=up_to_seq)
+    )
+    return int(result.rowcount)

@@ -1,0 +1,230 @@
+"""Outbox and inbox against real databases (SQLite and PostgreSQL), envelopes handed over directly."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, func, select
+
+from contracts.agreement import AgreementBook
+from contracts.events.disputes import DisputeReportedV1
+from contracts.registry import ContractRegistry
+from services.bus.inbox import Inbox, NotApplicable, Outcome
+from services.bus.outbox import Outgoing, ReceiptMismatch, apply_receipt, enqueue, pending
+from services.bus.verification import Verifier
+from services.store.database import Database
+from services.store.tables import inbound_streams, outbox, quarantine
+from tests.support.trust import NOW, Bureau, agreement_document, flow, sign_document
+
+DALANG, QIANFENG = Bureau("dongguan-dalang"), Bureau("guangan-qianfeng")
+effects_metadata = MetaData()
+effects = Table("effects", effects_metadata, Column("event_id", String(36), primary_key=True))
+
+
+def _agreement(senders=(DALANG, QIANFENG)):
+    doc = agreement_document(
+        [DALANG, QIANFENG],
+        [flow("dispute.reported", list(senders))],
+        {"dispute.reported": ["parties[].id_number"]},
+    )
+    return sign_document(doc, [DALANG, QIANFENG]).agreement
+
+
+def _dispute(n: int) -> DisputeReportedV1:
+    return DisputeReportedV1(
+        dispute_id=f"DL-{n:05d}",
+        reported_in="dongguan-dalang",
+        category="wages_labour",
+        risk="low",
+        source="walk_in",
+        place="Dalang wool-knitting market",
+        parties=[
+            {
+                "name": "Lao Huang",
+                "home_jurisdiction": "guangan-qianfeng",
+                "id_number": "51160219700101001X",
+            }
+        ],
+        narrative="Unpaid wages.",
+        occurred_on="2026-03-02",
+    )
+
+
+async def _send(db: Database, n: int, agreement=None) -> bytes:
+    async with db.transaction() as conn:
+        envelope = await enqueue(
+            conn,
+            agreement or _agreement(),
+            DALANG.signer,
+            Outgoing(_dispute(n), QIANFENG.id, f"DL-{n:05d}"),
+            NOW,
+        )
+    return envelope.wire_bytes()
+
+
+def _inbox(db: Database, agreement=None, fail_on: set[str] | None = None) -> Inbox:
+    book = (
+        AgreementBook(
+            [
+                sign_document(
+                    agreement_document(
+                        [DALANG, QIANFENG],
+                        [flow("dispute.reported", [DALANG, QIANFENG])],
+                        {"dispute.reported": ["parties[].id_number"]},
+                    ),
+                    [DALANG, QIANFENG],
+                )
+            ]
+        )
+        if agreement is None
+        else agreement
+    )
+    verifier = Verifier(
+        QIANFENG.id, book, ContractRegistry([DisputeReportedV1]), {QIANFENG.enc_kid: QIANFENG.enc}
+    )
+
+    async def apply(conn, verified):
+        await conn.execute(effects.insert().values(event_id=verified.envelope.id))
+        if fail_on and verified.event.dispute_id in fail_on:
+            raise NotApplicable(f"{verified.event.dispute_id} cannot be applied")
+
+    return Inbox(db, verifier, apply, clock=lambda: NOW + timedelta(seconds=1))
+
+
+async def _count(db: Database, table) -> int:
+    async with db.transaction() as conn:
+        return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+
+
+@pytest.fixture
+async def pair(store: Database, tmp_path):
+    """Sender and receiver stores on the same backend (the receiver in its own schema file/db)."""
+    from tests.support.databases import drop_postgres, open_store
+
+    backend = "sqlite" if store.is_sqlite else "postgresql"
+    (tmp_path / "b").mkdir()
+    receiver, url = await open_store(backend, tmp_path / "b")
+    async with receiver.engine.begin() as conn:
+        await conn.run_sync(effects_metadata.create_all)
+    yield store, receiver
+    await receiver.close()
+    if backend == "postgresql":
+        await drop_postgres(url)
+
+
+async def test_outbox_assigns_gap_free_seqs_and_chains_each_envelope_to_the_previous(store):
+    wires = [await _send(store, n) for n in range(3)]
+    async with store.transaction() as conn:
+        rows = await pending(conn, 10)
+    assert [r.seq for r in rows] == [1, 2, 3]
+    from services.bus.envelope import GENESIS, Envelope, parse_document
+
+    envelopes = [Envelope.from_document(parse_document(w)) for w in wires]
+    assert envelopes[0].prev == GENESIS
+    assert envelopes[1].prev == envelopes[0].chain_hash()
+    assert envelopes[2].prev == envelopes[1].chain_hash()
+
+
+async def test_rolled_back_transaction_leaves_no_event_and_no_seq_used(store):
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as conn:
+            await enqueue(
+                conn, _agreement(), DALANG.signer, Outgoing(_dispute(1), QIANFENG.id, "x"), NOW
+            )
+            raise RuntimeError("domain change failed")
+    assert await _count(store, outbox) == 0
+    await _send(store, 2)
+    async with store.transaction() as conn:
+        assert [r.seq for r in await pending(conn, 10)] == [1]
+
+
+async def test_redelivered_envelope_is_applied_exactly_once(pair):
+    sender, receiver = pair
+    wire = await _send(sender, 1)
+    inbox = _inbox(receiver)
+    assert (await inbox.receive(wire, stream_seq=7)).outcome == Outcome.APPLIED
+    assert (await inbox.receive(wire, stream_seq=7)).outcome == Outcome.DUPLICATE
+    assert await _count(receiver, effects) == 1
+
+
+async def test_same_envelope_replayed_under_a_new_stream_position_is_quarantined(pair):
+    sender, receiver = pair
+    wire = await _send(sender, 1)
+    inbox = _inbox(receiver)
+    await inbox.receive(wire, stream_seq=1)
+    receipt = await inbox.receive(wire, stream_seq=2)
+    assert (receipt.outcome, receipt.reason) == (Outcome.QUARANTINED, "replayed")
+    assert await _count(receiver, effects) == 1
+
+
+async def test_out_of_order_envelope_is_held_until_the_gap_is_filled(pair):
+    sender, receiver = pair
+    first, second, third = [await _send(sender, n) for n in range(3)]
+    inbox = _inbox(receiver)
+    held = await inbox.receive(third)
+    assert held.outcome == Outcome.HELD and held.gap == (1, 2)
+    assert (await inbox.receive(second)).outcome == Outcome.HELD
+    assert (await inbox.receive(first)).outcome == Outcome.APPLIED
+    assert await _count(receiver, effects) == 3
+    async with receiver.transaction() as conn:
+        assert (await conn.execute(select(inbound_streams.c.applied_seq))).scalar_one() == 3
+
+
+async def test_tampered_envelope_is_quarantined_with_its_bytes_and_not_applied(pair):
+    sender, receiver = pair
+    wire = (await _send(sender, 1)).replace(b"Unpaid wages.", b"Unpaid wages!")
+    receipt = await _inbox(receiver).receive(wire)
+    assert (receipt.outcome, receipt.reason) == (Outcome.QUARANTINED, "bad_signature")
+    assert await _count(receiver, effects) == 0
+    async with receiver.transaction() as conn:
+        row = (await conn.execute(select(quarantine.c.reason, quarantine.c.raw))).one()
+    assert row.raw == wire and row.reason == "bad_signature"
+
+
+async def test_authentic_but_unpermitted_envelope_is_quarantined_and_the_stream_goes_on(pair):
+    sender, receiver = pair
+    receiver_book = AgreementBook(
+        [
+            sign_document(
+                agreement_document(
+                    [DALANG, QIANFENG],
+                    [flow("dispute.reported", [QIANFENG])],
+                    {"dispute.reported": ["parties[].id_number"]},
+                ),
+                [DALANG, QIANFENG],
+            )
+        ]
+    )
+    # The sender's copy permits it; the receiver's (say, older) copy does not.
+    first = await _send(sender, 1)
+    inbox = _inbox(receiver, agreement=receiver_book)
+    receipt = await inbox.receive(first)
+    assert (receipt.outcome, receipt.reason) == (Outcome.QUARANTINED, "not_permitted")
+    async with receiver.transaction() as conn:
+        assert (await conn.execute(select(inbound_streams.c.applied_seq))).scalar_one() == 1
+    assert await _count(receiver, effects) == 0
+
+
+async def test_handler_refusal_rolls_back_its_effects_and_quarantines(pair):
+    sender, receiver = pair
+    first, second = await _send(sender, 1), await _send(sender, 2)
+    inbox = _inbox(receiver, fail_on={"DL-00001"})
+    receipt = await inbox.receive(first)
+    assert (receipt.outcome, receipt.reason) == (Outcome.QUARANTINED, "not_applicable")
+    assert (await inbox.receive(second)).outcome == Outcome.APPLIED
+    assert await _count(receiver, effects) == 1
+
+
+async def test_receipt_marks_delivered_only_when_the_chain_head_matches(store):
+    wires = [await _send(store, n) for n in range(3)]
+    from services.bus.envelope import Envelope, parse_document
+
+    second = Envelope.from_document(parse_document(wires[1]))
+    async with store.transaction() as conn:
+        with pytest.raises(ReceiptMismatch):
+            await apply_receipt(conn, QIANFENG.id, 2, "f" * 64, NOW)
+    async with store.transaction() as conn:
+        assert await apply_receipt(conn, QIANFENG.id, 2, second.chain_hash(), NOW) == 2
+        statuses = (
+            (await conn.execute(select(outbox.c.status).order_by(outbox.c.seq))).scalars().all()
+        )
+    assert statuses == ["delivered", "delivered", "pending"]
