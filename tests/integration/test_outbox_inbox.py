@@ -1,4 +1,4 @@
-"""Outbox and inbox against real databases (SQLite and PostgreSQL), envelopes handed over directly."""
+"""Outbox and inbox on real databases (SQLite, PostgreSQL), envelopes handed over directly."""
 
 from datetime import timedelta
 
