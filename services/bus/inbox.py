@@ -6,7 +6,7 @@ an applied event is recognised by its id and only acknowledged again.
 """
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.errors import EnvelopeRejected, ReplayedEnvelope, SequenceGap
 from services.bus.envelope import Envelope
-from services.bus.verification import StreamPosition, VerifiedEvent, Verifier
+from services.bus.handlers import Handler, NotApplicable
+from services.bus.verification import StreamPosition, Verifier
 from services.store.database import Database, insert_if_absent
 from services.store.tables import held, inbound_streams, inbox, quarantine
 
-Apply = Callable[[AsyncConnection, VerifiedEvent], Awaitable[None]]
 Clock = Callable[[], datetime]
+RECEIPT_TYPE = "bus.receipt"
 
 
 class Outcome(StrEnum):
@@ -30,12 +31,6 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     QUARANTINED = "quarantined"
     HELD = "held"
-
-
-class NotApplicable(Exception):
-    """A domain handler refuses a verified event (e.g. a transition its case does not allow)."""
-
-    reason = "not_applicable"
 
 
 @dataclass(frozen=True)
@@ -53,7 +48,7 @@ class Inbox:
 
     db: Database
     verifier: Verifier
-    apply: Apply
+    apply: Handler
     clock: Clock
 
     async def receive(self, raw: bytes, stream_seq: int | None = None) -> Receipt:
@@ -206,17 +201,19 @@ async def _position(conn: AsyncConnection, sender: str | None) -> StreamPosition
 
 async def _advance(conn: AsyncConnection, envelope: Envelope) -> None:
     """The envelope takes its place in the stream: seq and chain head move on."""
+    # Receipts are not receipted in turn (that would ping-pong); the next real receipt covers them.
+    counts = 0 if envelope.type == RECEIPT_TYPE else 1
     values = {"applied_seq": envelope.seq, "head": envelope.chain_hash()}
     created = await insert_if_absent(
         conn,
         inbound_streams,
-        {"sender": envelope.source, "receipted_seq": 0, "unreceipted": 1} | values,
+        {"sender": envelope.source, "receipted_seq": 0, "unreceipted": counts} | values,
     )
     if not created:
         await conn.execute(
             update(inbound_streams)
             .where(inbound_streams.c.sender == envelope.source)
-            .values(unreceipted=inbound_streams.c.unreceipted + 1, **values)
+            .values(unreceipted=inbound_streams.c.unreceipted + counts, **values)
         )
 
 

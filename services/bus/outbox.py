@@ -15,6 +15,7 @@ from contracts.agreement import Agreement, HandlingCode
 from contracts.events.base import EventData
 from services.bus.compose import Addressing, Signer, compose
 from services.bus.envelope import GENESIS, Envelope
+from services.bus.handlers import NotApplicable
 from services.store.database import insert_if_absent
 from services.store.tables import outbound_streams, outbox
 
@@ -40,8 +41,10 @@ class PendingEnvelope:
     envelope: bytes
 
 
-class ReceiptMismatch(Exception):
-    """A partner's receipt names a chain head that is not ours at that seq."""
+class ReceiptMismatch(NotApplicable):
+    """A partner's receipt names a chain head that is not ours at that seq: an alarm."""
+
+    reason = "receipt_mismatch"
 
 
 async def enqueue(

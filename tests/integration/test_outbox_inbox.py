@@ -8,7 +8,8 @@ from sqlalchemy import Column, MetaData, String, Table, func, select
 from contracts.agreement import AgreementBook
 from contracts.events.disputes import DisputeReportedV1
 from contracts.registry import ContractRegistry
-from services.bus.inbox import Inbox, NotApplicable, Outcome
+from services.bus.handlers import NotApplicable
+from services.bus.inbox import Inbox, Outcome
 from services.bus.outbox import Outgoing, ReceiptMismatch, apply_receipt, enqueue, pending
 from services.bus.verification import Verifier
 from services.store.database import Database
@@ -228,3 +229,54 @@ async def test_receipt_marks_delivered_only_when_the_chain_head_matches(store):
             (await conn.execute(select(outbox.c.status).order_by(outbox.c.seq))).scalars().all()
         )
     assert statuses == ["delivered", "delivered", "pending"]
+
+
+async def test_cumulative_receipt_travels_back_and_marks_the_senders_envelopes_delivered(pair):
+    from contracts.events.bus import CumulativeReceiptV1
+    from services.bus.handlers import dispatcher
+    from services.bus.receipts import issue_receipts, receipt_handler
+
+    sender, receiver = pair
+    parties = [DALANG, QIANFENG]
+    book = AgreementBook(
+        [
+            sign_document(
+                agreement_document(
+                    parties,
+                    [flow("dispute.reported", parties), flow("bus.receipt", parties)],
+                    {"dispute.reported": ["parties[].id_number"]},
+                ),
+                parties,
+            )
+        ]
+    )
+    wires = [
+        await _send(sender, n, book.in_force("test-agreement", NOW.date()).agreement)
+        for n in range(3)
+    ]
+    contracts = ContractRegistry([DisputeReportedV1, CumulativeReceiptV1])
+    at_receiver = Inbox(
+        receiver,
+        Verifier(QIANFENG.id, book, contracts, {QIANFENG.enc_kid: QIANFENG.enc}),
+        dispatcher({"dispute.reported": lambda conn, v: _noop()}),
+        clock=lambda: NOW,
+    )
+    for wire in wires:
+        assert (await at_receiver.receive(wire)).outcome == Outcome.APPLIED
+    async with receiver.transaction() as conn:
+        [receipt] = await issue_receipts(conn, book, QIANFENG.signer, NOW)
+        assert await issue_receipts(conn, book, QIANFENG.signer, NOW) == []
+    at_sender = Inbox(
+        sender,
+        Verifier(DALANG.id, book, contracts, {DALANG.enc_kid: DALANG.enc}),
+        dispatcher({"bus.receipt": receipt_handler(DALANG.id, lambda: NOW)}),
+        clock=lambda: NOW,
+    )
+    assert (await at_sender.receive(receipt.wire_bytes())).outcome == Outcome.APPLIED
+    async with sender.transaction() as conn:
+        statuses = (await conn.execute(select(outbox.c.status))).scalars().all()
+    assert statuses == ["delivered"] * 3
+
+
+async def _noop() -> None:
+    return None

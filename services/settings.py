@@ -1,0 +1,78 @@
+"""Node settings: environment variables (FENGQIAO_*) over a TOML file over safe defaults."""
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from contracts import AGREEMENTS_DIR
+
+
+class Partner(BaseModel):
+    """A partner jurisdiction and the JetStream domain its region runs."""
+
+    jurisdiction: str = Field(pattern=r"^[a-z0-9-]+$")
+    domain: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class NodeSettings(BaseSettings):
+    """Everything a node needs to start; nothing else is read from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FENGQIAO_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    jurisdiction: str = Field(pattern=r"^[a-z0-9-]+$")
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="default: SQLite file <data_dir>/<jurisdiction>.db"
+    )
+    nats_url: str | None = Field(
+        default=None, description="default: start an embedded nats-server in <data_dir>"
+    )
+    js_domain: str = Field(default="", description="this region's JetStream domain")
+    partners: list[Partner] = []
+    agreements: list[Path] = Field(default_factory=lambda: sorted(AGREEMENTS_DIR.glob("*.yaml")))
+    keys_dir: Path | None = Field(default=None, description="default: <data_dir>/keys")
+    max_clock_skew_s: float = 300.0
+    max_envelope_bytes: int = 512 * 1024
+    relay_batch: int = 256
+    receipt_every: int = 100
+    receipt_interval_s: float = 1.0
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / f'{self.jurisdiction}.db'}"
+
+    @property
+    def key_directory(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> NodeSettings:
+    """Settings from `config_file` (TOML), the environment and `overrides`, in rising priority."""
+    if config_file is None:
+        return NodeSettings(**overrides)  # type: ignore[arg-type]
+
+    class FromFile(NodeSettings):
+        model_config = SettingsConfigDict(toml_file=config_file)
+
+    return FromFile(**overrides)  # type: ignore[arg-type]
