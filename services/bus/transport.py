@@ -1,0 +1,437 @@
+"""The JetStream layer under the outbox relay and the inbox: streams, publishing, consuming, replay.
+
+A sender writes into OUT_<sender> in its own JetStream domain; each recipient's IN_<recipient>,
+in the recipient's domain, sources from every partner's OUT stream what is addressed to it, across
+the leaf node. A broken link only delays delivery and both ends keep a copy. Names come from
+services.bus.topology. Every function takes a JetStream context; none connects by itself.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import nats.errors
+import nats.js.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    ExternalStream,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+    StreamInfo,
+    StreamSource,
+)
+
+from services.bus.topology import (
+    Partner,
+    addressed_to,
+    api_prefix,
+    deliver_prefix,
+    inbound_stream,
+    outbound_stream,
+    outbound_subjects,
+    sender_of,
+)
+
+MSG_ID = "Nats-Msg-Id"
+SOURCE = "Nats-Stream-Source"
+STREAM_NAME_IN_USE = 10058  # same name, different config: try an update
+STREAM_STORE_FAILED = 10077  # discard=new refused the write: the stream is at its limits
+DEFAULT_BACKOFF = (5.0, 30.0, 120.0, 600.0)
+
+
+class TransportError(Exception):
+    """NATS JetStream refused an operation or could not confirm it."""
+
+
+class JetStreamUnavailable(TransportError):
+    """JetStream did not answer or is not ready (no leader yet, link down): try again later."""
+
+
+class PublishNotConfirmed(TransportError):
+    """No PubAck: the event may or may not be stored. Publish again with the same msg id."""
+
+
+class StreamFull(TransportError):
+    """The outbound stream is at its limits and refuses new events (discard=new)."""
+
+
+class StreamMissing(TransportError):
+    """No stream holds this subject or name in the domain asked."""
+
+
+class StreamConflict(TransportError):
+    """A stream of this name exists with a configuration that cannot be changed to ours."""
+
+
+@dataclass(frozen=True)
+class Published:
+    """Where an event landed; `duplicate` means an earlier publish with its msg id had stored it."""
+
+    stream: str
+    seq: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One event to publish: subject, payload bytes and its msg id (the event id)."""
+
+    subject: str
+    payload: bytes
+    msg_id: str
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a sourced message was in the sender's outbound stream."""
+
+    stream: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message read back from a stream by sequence (gap re-requests)."""
+
+    seq: int
+    subject: str
+    data: bytes
+    msg_id: str | None
+
+
+async def ensure_outbound_stream(
+    js: JetStreamContext,
+    sender: str,
+    *,
+    replicas: int = 1,
+    max_bytes: int = -1,
+    max_age: float = 0.0,
+    duplicate_window: float = 120.0,
+) -> StreamInfo:
+    """Create or update OUT_<sender>: Limits retention, discard=new, de-duplication by msg id."""
+    config = StreamConfig(
+        name=outbound_stream(sender),
+        subjects=[outbound_subjects(sender)],
+        # Limits, not WorkQueue or Interest: those origins are not resilient across leaf nodes,
+        # and the sender's copy is what a partner replays a gap from.
+        retention=RetentionPolicy.LIMITS,
+        # A full stream refuses the write (the relay retries) rather than dropping old events.
+        discard=DiscardPolicy.NEW,
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        max_bytes=max_bytes,
+        max_age=max_age,
+        duplicate_window=duplicate_window,
+    )
+    return await _create_or_update(js, config)
+
+
+async def ensure_inbound_stream(
+    js: JetStreamContext,
+    recipient: str,
+    partners: Sequence[Partner],
+    *,
+    replicas: int = 1,
+    max_bytes: int = -1,
+    duplicate_window: float = 120.0,
+) -> StreamInfo:
+    """Create or update IN_<recipient>, sourcing what each partner's OUT stream addresses to it."""
+    config = StreamConfig(
+        name=inbound_stream(recipient),
+        sources=[_source(partner, recipient) for partner in partners],
+        retention=RetentionPolicy.LIMITS,
+        # Full means sourcing pauses and resumes later; nothing unapplied is dropped.
+        discard=DiscardPolicy.NEW,
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        max_bytes=max_bytes,
+        duplicate_window=duplicate_window,
+    )
+    return await _create_or_update(js, config)
+
+
+def _source(partner: Partner, recipient: str) -> StreamSource:
+    sender = partner.jurisdiction
+    external = None
+    if partner.domain is not None:
+        external = ExternalStream(
+            api=api_prefix(partner.domain), deliver=deliver_prefix(sender, recipient)
+        )
+    return StreamSource(
+        name=outbound_stream(sender),
+        filter_subject=addressed_to(sender, recipient),
+        external=external,
+    )
+
+
+async def _create_or_update(js: JetStreamContext, config: StreamConfig) -> StreamInfo:
+    try:
+        info: StreamInfo = await js.add_stream(config)
+        return info
+    except nats.js.errors.BadRequestError as refused:
+        if refused.err_code != STREAM_NAME_IN_USE:
+            raise StreamConflict(f"{config.name}: {refused.description}") from refused
+    except nats.errors.Error as failed:
+        raise JetStreamUnavailable(f"{config.name}: {failed}") from failed
+    try:
+        info = await js.update_stream(config)
+        return info
+    except nats.js.errors.BadRequestError as refused:
+        raise StreamConflict(f"{config.name}: {refused.description}") from refused
+    except nats.errors.Error as failed:
+        raise JetStreamUnavailable(f"{config.name}: {failed}") from failed
+
+
+async def publish(
+    js: JetStreamContext, subject: str, payload: bytes, msg_id: str, *, timeout: float = 5.0
+) -> Published:
+    """Publish one event with Nats-Msg-Id = `msg_id`; a duplicate PubAck counts as success."""
+    stream = outbound_stream(sender_of(subject))
+    try:
+        ack = await js.publish(
+            subject, payload, timeout=timeout, stream=stream, headers={MSG_ID: msg_id}
+        )
+    except nats.errors.Error as failed:
+        raise _publish_error(subject, failed) from failed
+    return Published(stream=ack.stream, seq=ack.seq, duplicate=bool(ack.duplicate))
+
+
+async def publish_batch(
+    js: JetStreamContext, outgoing: Sequence[Outgoing], *, timeout: float = 10.0
+) -> list[Published]:
+    """Publish many events pipelined, in order; on any failure, publish the whole batch again.
+
+    Resending is safe because each event carries its msg id: what had landed comes back as a
+    duplicate. Raises the first failure once every PubAck has been answered or timed out.
+    """
+    futures: list[Any] = []
+    try:
+        for event in outgoing:
+            headers = {MSG_ID: event.msg_id}
+            stream = outbound_stream(sender_of(event.subject))
+            futures.append(
+                await js.publish_async(event.subject, event.payload, stream=stream, headers=headers)
+            )
+        acks = await _gather_acks(futures, timeout)
+    except nats.errors.Error as failed:
+        for future in futures:
+            future.cancel()
+        raise _publish_error(f"batch of {len(outgoing)}", failed) from failed
+    return [Published(stream=a.stream, seq=a.seq, duplicate=bool(a.duplicate)) for a in acks]
+
+
+async def _gather_acks(futures: list[Any], timeout: float) -> list[Any]:
+    _, pending = await asyncio.wait(futures, timeout=timeout)
+    for future in pending:
+        future.cancel()
+    if pending:
+        raise nats.errors.TimeoutError
+    return [future.result() for future in futures]
+
+
+def _publish_error(what: str, failed: nats.errors.Error) -> TransportError:
+    if isinstance(failed, nats.js.errors.NoStreamResponseError):
+        return StreamMissing(f"no stream holds {what}")
+    if isinstance(failed, nats.js.errors.APIError) and failed.err_code == STREAM_STORE_FAILED:
+        return StreamFull(f"{what}: {failed.description}")
+    return PublishNotConfirmed(f"{what}: {type(failed).__name__} {failed}")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message handed to a consumer: ack only after its effects are committed."""
+
+    subject: str
+    data: bytes
+    msg_id: str | None
+    stream_seq: int
+    origin: Origin | None
+    attempt: int
+    last_attempt: bool
+    msg: Msg
+
+    async def ack(self, timeout: float = 2.0) -> None:
+        """Acknowledge and wait until the server has it, so it will not be redelivered."""
+        try:
+            await self.msg.ack_sync(timeout=timeout)
+        except nats.errors.Error as failed:
+            raise TransportError(f"ack of {self.stream_seq} not confirmed: {failed}") from failed
+
+    async def nak(self, delay: float | None = None) -> None:
+        """Ask for redelivery (after `delay` seconds), counting as one more attempt."""
+        await self.msg.nak(delay=delay)
+
+    async def term(self) -> None:
+        """Never redeliver: the caller has quarantined it."""
+        await self.msg.term()
+
+
+class DurableConsumer:
+    """A durable pull consumer with explicit acks and bounded, backed-off redelivery.
+
+    After `max_deliver` attempts the server stops redelivering and publishes
+    max_deliveries_advisory(stream, name); `Delivery.last_attempt` lets the caller quarantine
+    before that happens, so nothing is left unaccounted for.
+    """
+
+    def __init__(self, subscription: Any, stream: str, name: str, max_deliver: int) -> None:
+        self._subscription = subscription
+        self.stream = stream
+        self.name = name
+        self.max_deliver = max_deliver
+
+    @classmethod
+    async def bind(
+        cls,
+        js: JetStreamContext,
+        stream: str,
+        name: str,
+        *,
+        filter_subject: str | None = None,
+        max_deliver: int = 5,
+        backoff: Sequence[float] = DEFAULT_BACKOFF,
+        max_ack_pending: int = 1000,
+    ) -> "DurableConsumer":
+        """Create or update the durable consumer `name` on `stream` and subscribe to it."""
+        config = ConsumerConfig(
+            durable_name=name,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            max_deliver=max_deliver,
+            # The server waits backoff[n] before the n+1-th delivery; it needs max_deliver > len.
+            backoff=list(backoff),
+            max_ack_pending=max_ack_pending,
+            filter_subject=filter_subject,
+        )
+        try:
+            await js.add_consumer(stream, config)
+            subscription = await js.pull_subscribe_bind(durable=name, stream=stream)
+        except nats.js.errors.NotFoundError as missing:
+            raise StreamMissing(f"{stream}: {missing.description}") from missing
+        except nats.errors.Error as failed:
+            raise TransportError(f"consumer {name} on {stream}: {failed}") from failed
+        return cls(subscription, stream, name, max_deliver)
+
+    async def fetch(self, batch: int = 100, timeout: float = 1.0) -> list[Delivery]:
+        """Up to `batch` deliveries; an empty list if none came within `timeout` seconds."""
+        try:
+            msgs = await self._subscription.fetch(batch, timeout=timeout)
+        except nats.errors.TimeoutError:
+            return []
+        except nats.errors.Error as failed:
+            raise TransportError(f"fetch from {self.stream}/{self.name}: {failed}") from failed
+        return [self._delivery(msg) for msg in msgs]
+
+    async def deliveries(self, batch: int = 100, idle: float = 1.0) -> AsyncIterator[Delivery]:
+        """Deliveries one by one, for ever; waits `idle` seconds per empty poll."""
+        while True:
+            for delivery in await self.fetch(batch, idle):
+                yield delivery
+
+    async def close(self) -> None:
+        """Stop pulling; the durable consumer and its position stay on the server."""
+        await self._subscription.unsubscribe()
+
+    def _delivery(self, msg: Msg) -> Delivery:
+        meta = msg.metadata
+        headers = msg.headers or {}
+        return Delivery(
+            subject=msg.subject,
+            data=msg.data,
+            msg_id=headers.get(MSG_ID),
+            stream_seq=meta.sequence.stream,
+            origin=origin_of(headers),
+            attempt=meta.num_delivered,
+            last_attempt=meta.num_delivered >= self.max_deliver,
+            msg=msg,
+        )
+
+
+def origin_of(headers: dict[str, str]) -> Origin | None:
+    """The sender's stream and sequence of a sourced message (its Nats-Stream-Source header)."""
+    source = headers.get(SOURCE)
+    if not source:
+        return None
+    # "<stream>[:<domain hash>] <seq> <filter> <transform> <subject> ..." since nats-server 2.10
+    parts = source.split()
+    if len(parts) < 2 or not parts[1].isdigit():
+        return None
+    return Origin(stream=parts[0].split(":", 1)[0], seq=int(parts[1]))
+
+
+def max_deliveries_advisory(stream: str, consumer: str) -> str:
+    """The subject the server announces a message on once it gave up redelivering it."""
+    return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{consumer}"
+
+
+async def replay(
+    js: JetStreamContext,
+    stream: str,
+    first_seq: int,
+    last_seq: int,
+    *,
+    filter_subject: str | None = None,
+    batch: int = 256,
+    timeout: float = 2.0,
+) -> list[StoredMessage]:
+    """Read `stream` again from `first_seq` to `last_seq` (inclusive), optionally filtered.
+
+    For a gap re-request pass a context on the sender's domain (nc.jetstream(domain=...)) and
+    the sender's OUT stream: it is read across the leaf node, without acks, and left as it was.
+    """
+    config = ConsumerConfig(
+        ack_policy=AckPolicy.NONE,
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=first_seq,
+        filter_subject=filter_subject,
+        inactive_threshold=30.0,
+        mem_storage=True,
+    )
+    try:
+        info = await js.add_consumer(stream, config)
+        subscription = await js.pull_subscribe_bind(name=info.name, stream=stream)
+    except nats.js.errors.NotFoundError as missing:
+        raise StreamMissing(f"{stream}: {missing.description}") from missing
+    except nats.errors.Error as failed:
+        raise TransportError(f"replay of {stream}: {failed}") from failed
+    try:
+        return await _read_until(subscription, last_seq, batch, timeout)
+    finally:
+        await subscription.unsubscribe()
+        await _forget_consumer(js, stream, info.name)
+
+
+async def _read_until(
+    subscription: Any, last_seq: int, batch: int, timeout: float
+) -> list[StoredMessage]:
+    found: list[StoredMessage] = []
+    while True:
+        try:
+            msgs = await subscription.fetch(batch, timeout=timeout)
+        except nats.errors.TimeoutError:
+            return found
+        except nats.errors.Error as failed:
+            raise TransportError(f"replay read: {failed}") from failed
+        for msg in msgs:
+            seq = msg.metadata.sequence.stream
+            if seq > last_seq:
+                return found
+            headers = msg.headers or {}
+            found.append(StoredMessage(seq, msg.subject, msg.data, headers.get(MSG_ID)))
+            if seq == last_seq or msg.metadata.num_pending == 0:
+                return found
+
+
+async def _forget_consumer(js: JetStreamContext, stream: str, name: str) -> None:
+    # The server drops it after inactive_threshold anyway; deleting now is only tidiness.
+    try:
+        await js.delete_consumer(stream, name)
+    except nats.errors.Error:
+        return
