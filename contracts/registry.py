@@ -4,7 +4,7 @@ A reader accepts any minor version of a major it knows (minors only add optional
 refuses an unknown major loudly. Upcasters are pure `dict -> dict` functions from major N to N+1.
 """
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -43,7 +43,7 @@ class ContractRegistry:
     def __init__(
         self,
         models: Iterable[type[EventData]],
-        upcasters: dict[tuple[str, int], Upcaster] | None = None,
+        upcasters: Mapping[tuple[str, int], Upcaster] | None = None,
     ) -> None:
         self._models: dict[str, dict[tuple[int, int], type[EventData]]] = {}
         for model in models:
@@ -52,6 +52,25 @@ class ContractRegistry:
                 raise ValueError(f"{model.event_type} {model.version} registered twice")
             versions[model.version] = model
         self._upcasters = dict(upcasters or {})
+        problems = self.upcaster_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def upcaster_problems(self) -> list[str]:
+        """Each major short of the newest needs an upcaster to the next, which must exist."""
+        problems = [
+            f"upcaster for {t} {m}.x names no known contract"
+            for t, m in self._upcasters
+            if m not in {v[0] for v in self._models.get(t, {})}
+        ]
+        for event_type, versions in self._models.items():
+            majors = sorted({v[0] for v in versions})
+            for major in majors[:-1]:
+                if (event_type, major) not in self._upcasters:
+                    problems.append(f"{event_type} {major}.x has no upcaster to {major + 1}.x")
+                if major + 1 not in majors:
+                    problems.append(f"{event_type} {major + 1}.x is missing between the majors")
+        return problems
 
     def __iter__(self) -> Iterator[type[EventData]]:
         for versions in self._models.values():
