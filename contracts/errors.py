@@ -1,7 +1,8 @@
 """Why an envelope is refused: one error type per reason, each with a stable reason code.
 
 The reason code is what a quarantine record stores and what docs/protocol.md lists; the HTTP
-status is what the node's API answers when the same check fails on a request.
+status is what the node's API answers when the same check fails on a request. The classes are
+defined in the order verification runs the checks, so REJECTIONS lists them in that order.
 """
 
 from typing import ClassVar
@@ -21,13 +22,13 @@ class EnvelopeRejected(Exception):
         return f"{self.reason}: {self.detail}"
 
 
-class MalformedEnvelope(EnvelopeRejected):
-    reason = "malformed"
-
-
 class OversizedEnvelope(EnvelopeRejected):
     reason = "oversized"
     http_status = 413
+
+
+class MalformedEnvelope(EnvelopeRejected):
+    reason = "malformed"
 
 
 class UnknownAgreement(EnvelopeRejected):
@@ -48,6 +49,11 @@ class UnknownKey(EnvelopeRejected):
     http_status = 403
 
 
+class KeyRevoked(EnvelopeRejected):
+    reason = "key_revoked"
+    http_status = 403
+
+
 class KeyNotYetValid(EnvelopeRejected):
     reason = "key_not_yet_valid"
     http_status = 403
@@ -55,11 +61,6 @@ class KeyNotYetValid(EnvelopeRejected):
 
 class KeyExpired(EnvelopeRejected):
     reason = "key_expired"
-    http_status = 403
-
-
-class KeyRevoked(EnvelopeRejected):
-    reason = "key_revoked"
     http_status = 403
 
 
@@ -76,6 +77,16 @@ class WrongRecipient(EnvelopeRejected):
     reason = "wrong_recipient"
 
 
+class ReplayedEnvelope(EnvelopeRejected):
+    reason = "replayed"
+    http_status = 409
+
+
+class ChainBreak(EnvelopeRejected):
+    reason = "chain_break"
+    http_status = 409
+
+
 class UnknownEventType(EnvelopeRejected):
     reason = "unknown_event_type"
 
@@ -89,22 +100,16 @@ class NotPermittedByAgreement(EnvelopeRejected):
     http_status = 403
 
 
-class SchemaViolation(EnvelopeRejected):
-    reason = "schema_violation"
+class PersonalDataInClear(EnvelopeRejected):
+    reason = "personal_data_in_clear"
 
 
 class DecryptionFailed(EnvelopeRejected):
     reason = "decryption_failed"
 
 
-class ReplayedEnvelope(EnvelopeRejected):
-    reason = "replayed"
-    http_status = 409
-
-
-class ChainBreak(EnvelopeRejected):
-    reason = "chain_break"
-    http_status = 409
+class SchemaViolation(EnvelopeRejected):
+    reason = "schema_violation"
 
 
 class SequenceGap(Exception):
@@ -117,4 +122,4 @@ class SequenceGap(Exception):
 
 
 REJECTIONS: tuple[type[EnvelopeRejected], ...] = tuple(EnvelopeRejected.__subclasses__())
-"""Every rejection reason, in the order verification checks them."""
+"""Every rejection reason, in the order verification checks them (docs/protocol.md)."""

@@ -6,21 +6,35 @@ the same sender -> recipient stream; the first envelope of a stream has `prev` =
 """
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import uuid6
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from contracts.agreement import HandlingCode, JurisdictionId
 from contracts.canonical import b64encode, canonical_bytes, sha256_hex
 from contracts.errors import MalformedEnvelope
 from contracts.keys import sign
+from contracts.registry import SCHEMA_URI_PREFIX
 
 GENESIS = "0" * 64
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+UUID7_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+# ASCII digits only: `\d` would also match other scripts' digits, which datetime accepts.
+TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
+VERSION_PATTERN = r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
 
 
 class Envelope(BaseModel):
@@ -29,25 +43,41 @@ class Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     specversion: Literal["1.0"]
-    id: str = Field(pattern=UUID_PATTERN)
+    id: str = Field(pattern=UUID7_PATTERN)
     source: JurisdictionId
     type: str = Field(pattern=r"^[a-z]+\.[a-z_]+$")
     subject: str = Field(min_length=1, max_length=200)
     time: str = Field(pattern=TIME_PATTERN)
-    dataschema: str
+    dataschema: str = Field(max_length=300)
     datacontenttype: Literal["application/json"]
     agreement: str = Field(pattern=r"^[a-z0-9-]+@[1-9][0-9]*$")
     recipient: JurisdictionId
-    seq: int = Field(ge=1)
+    seq: StrictInt = Field(ge=1, le=2**53 - 1)
     prev: str = Field(pattern=r"^[0-9a-f]{64}$")
     correlation: str = Field(pattern=UUID_PATTERN)
     causation: str | None = Field(default=None, pattern=UUID_PATTERN)
-    kid: str
+    kid: str = Field(min_length=1, max_length=200)
     handling: HandlingCode
     pdkid: str | None = None
     pdepk: str | None = None
     data: dict[str, Any]
     signature: str
+
+    @field_validator("time")
+    @classmethod
+    def _calendar_time(cls, value: str) -> str:
+        parse_time(value)  # ValueError for 2026-02-30, 24:00, leap seconds
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Envelope":
+        expected = f"{SCHEMA_URI_PREFIX}{self.type}/"
+        version = self.dataschema.removeprefix(expected)
+        if version == self.dataschema or re.fullmatch(VERSION_PATTERN, version) is None:
+            raise ValueError(f"dataschema is not {expected}<major>.<minor>")
+        if (self.pdkid is None) != (self.pdepk is None):
+            raise ValueError("pdkid and pdepk travel together or not at all")
+        return self
 
     @property
     def sent_at(self) -> datetime:
@@ -78,8 +108,12 @@ class Envelope(BaseModel):
             envelope = cls.model_validate(document)
         except ValidationError as exc:
             raise MalformedEnvelope(_summary(exc)) from exc
+        try:
+            wire = canonical_bytes(document)
+        except ValueError as exc:  # not I-JSON: integer beyond 2**53, lone surrogate, ...
+            raise MalformedEnvelope(f"no canonical form: {exc}") from exc
         envelope._document = document
-        envelope._wire = canonical_bytes(document)
+        envelope._wire = wire
         envelope._hash = sha256_hex(envelope._wire)
         return envelope
 
@@ -109,6 +143,7 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
+    """The moment an envelope's `time` names; ValueError when it is not one."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
 
 
@@ -145,7 +180,7 @@ def parse_document(raw: bytes) -> dict[str, Any]:
             object_pairs_hook=_no_duplicate_keys,
             parse_constant=_no_constants,
         )
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError: also digits beyond int limits
         raise MalformedEnvelope(f"not UTF-8 JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise MalformedEnvelope("an envelope is a JSON object")

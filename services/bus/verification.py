@@ -5,13 +5,13 @@ event or one typed rejection comes out. The order of the checks is part of the p
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from contracts.agreement import Agreement, AgreementBook, key_state
-from contracts.canonical import b64decode
+from contracts.canonical import b64decode, b64encode
 from contracts.errors import (
     AgreementNotInForce,
     BadSignature,
@@ -23,11 +23,11 @@ from contracts.errors import (
     KeyRevoked,
     NotPermittedByAgreement,
     OversizedEnvelope,
+    PersonalDataInClear,
     ReplayedEnvelope,
     SenderNotParty,
     SequenceGap,
     UnknownAgreement,
-    UnknownContractVersion,
     UnknownKey,
     WrongRecipient,
 )
@@ -35,7 +35,7 @@ from contracts.events.base import EventData
 from contracts.keys import signature_valid
 from contracts.registry import ContractRegistry, parse_schema_uri
 from services.bus.envelope import GENESIS, Envelope, parse_document, signing_bytes
-from services.bus.personal_data import locate, open_fields
+from services.bus.personal_data import is_sealed, locate, open_fields
 
 DEFAULT_MAX_BYTES = 512 * 1024
 DEFAULT_MAX_SKEW = timedelta(minutes=5)
@@ -99,15 +99,14 @@ class Verifier:
         return envelope, agreement
 
     def admit(self, envelope: Envelope, agreement: Agreement) -> VerifiedEvent:
-        """Stage 2: does the agreement permit it, is its contract known, is its data valid?
+        """Stage 2: is its contract known here, does the agreement permit it, is its data valid?
 
         An authentic envelope that fails here still takes its place in the stream (the chain
         goes on) and is quarantined, so that it can be re-driven after an amendment.
         """
-        event_type, version = parse_schema_uri(envelope.dataschema)
-        if event_type != envelope.type:
-            raise UnknownContractVersion(f"dataschema names {event_type}, type is {envelope.type}")
-        self.contracts.latest(event_type)  # unknown type -> UnknownEventType
+        _, version = parse_schema_uri(envelope.dataschema)  # its form was checked in stage 1
+        self.contracts.latest(envelope.type)  # unknown type -> UnknownEventType
+        self.contracts.latest(envelope.type, version[0])  # unknown major -> UnknownContractVersion
         flow = agreement.flow(envelope.type)
         if flow is None or not flow.permits(envelope.source, envelope.recipient, version[0]):
             raise NotPermittedByAgreement(
@@ -121,7 +120,8 @@ class Verifier:
     def _agreement(self, envelope: Envelope, now: datetime) -> Agreement:
         if not self.agreements.versions(envelope.agreement_id):
             raise UnknownAgreement(f"agreement {envelope.agreement_id} is unknown here")
-        loaded = self.agreements.in_force(envelope.agreement_id, now.date())
+        # Agreement dates are days of the UTC calendar, whatever the node's local zone.
+        loaded = self.agreements.in_force(envelope.agreement_id, now.astimezone(UTC).date())
         if loaded is None:
             raise AgreementNotInForce(f"no version of {envelope.agreement_id} is in force")
         if envelope.agreement_version > loaded.agreement.version:
@@ -144,20 +144,24 @@ class Verifier:
             raise _KEY_ERRORS[state](
                 f"key {envelope.kid} is {state.replace('_', ' ')} at {envelope.time}"
             )
-        try:
-            signature = b64decode(envelope.signature)
-        except ValueError:
-            signature = b""
+        signature = _signature_bytes(envelope.signature)
         if not signature_valid(found[1].raw, signature, signing_bytes(document)):
             raise BadSignature(f"signature does not verify with {envelope.kid}")
 
     def _open(self, envelope: Envelope, agreement: Agreement) -> dict[str, Any]:
         patterns = agreement.personal_fields(envelope.type)
-        present = [path for p in patterns for path, _, _ in locate(envelope.data, p)]
+        present = [
+            (path, container[key])  # type: ignore[index]
+            for p in patterns
+            for path, container, key in locate(envelope.data, p)
+        ]
         if not present:
             return envelope.data
+        in_clear = [path for path, value in present if not is_sealed(value)]
+        if in_clear:
+            raise PersonalDataInClear(f"personal fields travel unencrypted: {', '.join(in_clear)}")
         if envelope.pdepk is None:
-            raise DecryptionFailed(f"personal fields travel unencrypted: {', '.join(present)}")
+            raise DecryptionFailed("personal fields are sealed but the envelope has no pdepk")
         own = self.encryption_keys.get(envelope.pdkid or "")
         if own is None:
             raise DecryptionFailed(f"no private key here for {envelope.pdkid}")
@@ -174,3 +178,16 @@ def check_position(envelope: Envelope, position: StreamPosition) -> None:
         raise ChainBreak(
             f"prev {envelope.prev[:12]}… does not match chain head {position.head[:12]}…"
         )
+
+
+def _signature_bytes(text: str) -> bytes:
+    """The signature's bytes, or b"" (which never verifies) unless `text` is canonical base64.
+
+    Base64 that decodes to the same bytes but is written differently (non-zero padding bits)
+    is refused: the chain hash covers the text, so two spellings would fork the chain.
+    """
+    try:
+        raw = b64decode(text)
+    except ValueError:
+        return b""
+    return raw if b64encode(raw) == text else b""

@@ -18,6 +18,15 @@ VALID_UNTIL = "2031-01-01T00:00:00Z"
 NOW = datetime(2026, 5, 20, 10, 30, tzinfo=UTC)
 
 
+@dataclass(frozen=True)
+class FormerKey:
+    """A signing key a bureau used before its current one, with its own terms in the agreement
+    (`valid_from`, `valid_until`, `revoked_at`: the agreement file's strings)."""
+
+    key: Ed25519PrivateKey
+    terms: dict[str, Any]
+
+
 @dataclass
 class Bureau:
     id: str
@@ -25,6 +34,7 @@ class Bureau:
     sig: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
     enc: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
     key_overrides: dict[str, Any] = field(default_factory=dict)
+    former: list[FormerKey] = field(default_factory=list)
 
     @property
     def sig_kid(self) -> str:
@@ -38,6 +48,11 @@ class Bureau:
     def signer(self) -> Signer:
         return Signer(jurisdiction=self.id, kid=self.sig_kid, key=self.sig)
 
+    def former_signer(self, index: int = 0) -> Signer:
+        """A signer with one of the bureau's former signing keys."""
+        key = self.former[index].key
+        return Signer(jurisdiction=self.id, kid=key_id(self.id, "sig", public_raw(key)), key=key)
+
     def document(self) -> dict[str, Any]:
         def key(kid: str, use: str, raw: bytes) -> dict[str, Any]:
             entry = {"kid": kid, "use": use, "public": b64encode(raw)}
@@ -50,8 +65,15 @@ class Bureau:
             "keys": [
                 key(self.sig_kid, "sig", public_raw(self.sig)),
                 key(self.enc_kid, "enc", public_raw(self.enc)),
-            ],
+            ]
+            + [_former_entry(self.id, f) for f in self.former],
         }
+
+
+def _former_entry(jurisdiction: str, former: FormerKey) -> dict[str, Any]:
+    raw = public_raw(former.key)
+    entry = {"kid": key_id(jurisdiction, "sig", raw), "use": "sig", "public": b64encode(raw)}
+    return entry | {"valid_from": VALID_FROM, "valid_until": VALID_UNTIL} | former.terms
 
 
 def agreement_document(
