@@ -60,7 +60,7 @@ class Database:
         return cls(engine)
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest migration."""
+        """Bring the schema to the newest migration of every branch (one branch per flow)."""
         async with self.engine.begin() as conn:
             await conn.run_sync(_upgrade)
 
@@ -78,7 +78,7 @@ def _upgrade(connection: Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
 
 
 async def insert_if_absent(conn: AsyncConnection, table: Table, values: dict[str, Any]) -> bool:
