@@ -2,179 +2,86 @@
 
 An agreement file is YAML read with the YAML 1.2 core schema (dates stay strings). Its canonical
 form is the RFC 8785 bytes of the whole document except `signatures`; every party signs those
-bytes, and the agreement is in force only when every party's signature verifies.
+bytes, and the agreement is in force only when every party's signature verifies. The fields and
+their rules live in contracts.agreement_model; this module reads, signs and verifies files.
 """
 
-from collections.abc import Iterator
-from datetime import date, datetime
-from enum import StrEnum
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from contracts.canonical import b64decode, canonical_bytes
-from contracts.keys import signature_valid
+from contracts.agreement_model import (
+    Agreement,
+    AgreementInconsistent,
+    Category,
+    CooperationItem,
+    EventType,
+    FieldPattern,
+    Flow,
+    HandlingCode,
+    JurisdictionId,
+    KeyState,
+    Names,
+    Party,
+    PartySignature,
+    PublicKey,
+    key_state,
+    key_warnings,
+    start_of_day,
+)
+from contracts.canonical import b64decode, b64encode, canonical_bytes
+from contracts.keys import public_raw, sign, signature_valid
 
-JurisdictionId = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", max_length=64)]
-EventType = Annotated[str, Field(pattern=r"^[a-z]+\.[a-z_]+$")]
-
-
-class HandlingCode(StrEnum):
-    """Handling codes as police exchanges use them (after Europol's H0-H3)."""
-
-    H0 = "H0"  # use for the purpose of the agreement only
-    H1 = "H1"  # not for use in court proceedings without the sender's permission
-    H2 = "H2"  # no onward dissemination to any third party
-    H3 = "H3"  # other restrictions, stated in the event
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Names(_Strict):
-    zh: str
-    en: str
-
-
-class PublicKey(_Strict):
-    kid: str
-    use: Literal["sig", "enc"]
-    public: str = Field(description="raw 32-byte public key, standard base64")
-    valid_from: datetime
-    valid_until: datetime
-    revoked_at: datetime | None = None
-
-    @property
-    def raw(self) -> bytes:
-        return b64decode(self.public)
-
-
-class Party(_Strict):
-    id: JurisdictionId
-    name: Names
-    keys: list[PublicKey]
-
-
-class CooperationItem(_Strict):
-    id: str
-    name: Names
-    event_types: list[EventType]
-
-
-class Category(_Strict):
-    id: str
-    name: Names
-    items: list[CooperationItem]
-
-
-class Flow(_Strict):
-    type: EventType
-    senders: list[JurisdictionId]
-    recipients: list[JurisdictionId]
-    versions: list[int] = Field(description="accepted major versions of the event's contract")
-    handling: HandlingCode = HandlingCode.H0
-
-    def permits(self, sender: str, recipient: str, major: int) -> bool:
-        return (
-            sender != recipient
-            and sender in self.senders
-            and recipient in self.recipients
-            and major in self.versions
-        )
-
-
-class PartySignature(_Strict):
-    party: JurisdictionId
-    kid: str
-    signature: str
-
-
-class Agreement(_Strict):
-    id: JurisdictionId
-    version: int = Field(ge=1)
-    title: Names
-    effective_from: date
-    effective_until: date
-    supersedes: int | None = None
-    reporting_period_months: int = 6
-    retention_days: int = Field(ge=1)
-    parties: list[Party] = Field(min_length=2)
-    categories: list[Category]
-    flows: list[Flow]
-    personal_data: dict[EventType, list[str]] = {}
-    signatures: list[PartySignature] = []
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "Agreement":
-        ids = [p.id for p in self.parties]
-        problems = [f"party {i} listed twice" for i in set(ids) if ids.count(i) > 1]
-        for flow in self.flows:
-            unknown = set(flow.senders + flow.recipients) - set(ids)
-            problems += [f"flow {flow.type} names unknown party {u}" for u in sorted(unknown)]
-        types = [f.type for f in self.flows]
-        problems += [f"flow {t} listed twice" for t in set(types) if types.count(t) > 1]
-        for category in self.categories:
-            for item in category.items:
-                problems += [
-                    f"item {item.id} maps to {t}, which has no flow"
-                    for t in item.event_types
-                    if t not in types
-                ]
-        if problems:
-            raise ValueError("; ".join(sorted(problems)))
-        return self
-
-    @property
-    def ref(self) -> str:
-        """`id@version`, as envelopes name it."""
-        return f"{self.id}@{self.version}"
-
-    def party(self, jurisdiction: str) -> Party | None:
-        return next((p for p in self.parties if p.id == jurisdiction), None)
-
-    def key(self, kid: str) -> tuple[Party, PublicKey] | None:
-        """The party owning key `kid`, and the key."""
-        return next(((p, k) for p in self.parties for k in p.keys if k.kid == kid), None)
-
-    def flow(self, event_type: str) -> Flow | None:
-        return next((f for f in self.flows if f.type == event_type), None)
-
-    def personal_fields(self, event_type: str) -> list[str]:
-        return self.personal_data.get(event_type, [])
-
-    def current_key(self, jurisdiction: str, use: str, at: datetime) -> PublicKey | None:
-        """The newest key of `use` that the party may use at `at`."""
-        usable = [
-            k
-            for k in self.parties_keys(jurisdiction)
-            if k.use == use and key_state(k, at) == "valid"
-        ]
-        return max(usable, key=lambda k: k.valid_from, default=None)
-
-    def parties_keys(self, jurisdiction: str) -> Iterator[PublicKey]:
-        party = self.party(jurisdiction)
-        yield from party.keys if party else ()
-
-
-KeyState = Literal["valid", "not_yet_valid", "expired", "revoked"]
-
-
-def key_state(key: PublicKey, at: datetime) -> KeyState:
-    """Whether `key` may be used at time `at`."""
-    if key.revoked_at is not None and at >= key.revoked_at:
-        return "revoked"
-    if at < key.valid_from:
-        return "not_yet_valid"
-    if at >= key.valid_until:
-        return "expired"
-    return "valid"
+__all__ = [
+    "Agreement",
+    "AgreementBook",
+    "AgreementFileError",
+    "AgreementInconsistent",
+    "Category",
+    "CooperationItem",
+    "EventType",
+    "FieldPattern",
+    "Flow",
+    "HandlingCode",
+    "InvalidAgreement",
+    "JurisdictionId",
+    "KeyState",
+    "LoadedAgreement",
+    "Names",
+    "Party",
+    "PartySignature",
+    "PublicKey",
+    "SigningRefused",
+    "key_state",
+    "key_warnings",
+    "load_agreement",
+    "parse_agreement",
+    "parse_document",
+    "sign_agreement",
+    "signing_bytes",
+    "start_of_day",
+]
 
 
 class AgreementFileError(ValueError):
     """An agreement file that cannot be read or does not describe a valid agreement."""
+
+
+class InvalidAgreement(AgreementFileError):
+    """A well-formed document whose fields are wrong; `problems` lists each field in error."""
+
+    def __init__(self, where: str, problems: list[str]) -> None:
+        super().__init__(f"{where}invalid agreement: {'; '.join(problems)}")
+        self.where = where
+        self.problems = problems
+
+
+class SigningRefused(ValueError):
+    """A signature that must not be added: the key is not a current signing key of the party."""
 
 
 class _CoreSchemaLoader(yaml.SafeLoader):
@@ -192,10 +99,20 @@ def parse_document(text: str) -> dict[str, Any]:
     try:
         doc = yaml.load(text, Loader=_CoreSchemaLoader)
     except yaml.YAMLError as exc:
-        raise AgreementFileError(f"not valid YAML: {exc}") from exc
+        raise AgreementFileError(f"not valid YAML: {_yaml_problem(exc)}") from exc
     if not isinstance(doc, dict):
         raise AgreementFileError("an agreement file must hold a mapping at its top level")
     return doc
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line: where and what, without PyYAML's multi-line excerpt."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return str(exc).splitlines()[0]
+    mark = exc.problem_mark or exc.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    context = f" ({exc.context})" if exc.context else ""
+    return f"{where}{exc.problem or 'unreadable'}{context}"
 
 
 def signing_bytes(document: dict[str, Any]) -> bytes:
@@ -218,26 +135,53 @@ class LoadedAgreement(BaseModel):
     def signature_problems(self) -> list[str]:
         """Every reason the agreement is not signed by all its parties; empty when it is."""
         message = self.signing_bytes()
-        agreement = self.agreement
-        problems: list[str] = []
         good: set[str] = set()
-        for sig in agreement.signatures:
-            found = agreement.key(sig.kid)
-            if found is None or found[0].id != sig.party or found[1].use != "sig":
-                problems.append(f"signature of {sig.party}: {sig.kid} is not its signing key")
-            elif found[1].revoked_at is not None:
-                problems.append(f"signature of {sig.party}: key {sig.kid} is revoked")
-            elif not signature_valid(found[1].raw, _b64_or_empty(sig.signature), message):
-                problems.append(f"signature of {sig.party}: does not verify")
-            else:
+        problems: list[str] = []
+        for sig in self.agreement.signatures:
+            problem = self.signature_problem(sig, message)
+            if problem is None:
                 good.add(sig.party)
-        problems += [f"not signed by {p.id}" for p in agreement.parties if p.id not in good]
+            else:
+                problems.append(f"signature of {sig.party}: {problem}")
+        problems += [f"not signed by {p.id}" for p in self.agreement.parties if p.id not in good]
         return problems
+
+    def signature_problem(self, sig: PartySignature, message: bytes | None = None) -> str | None:
+        """Why `sig` does not count, or None when it does (`message`: the signing bytes, cached)."""
+        message = self.signing_bytes() if message is None else message
+        found = self.agreement.key(sig.kid)
+        if found is None or found[0].id != sig.party or found[1].use != "sig":
+            return f"{sig.kid} is not its signing key"
+        if found[1].revoked_at is not None:
+            return f"key {sig.kid} is revoked"
+        if not signature_valid(found[1].raw, _b64_or_empty(sig.signature), message):
+            return "does not verify"
+        return None
+
+    def signed_by(self) -> list[str]:
+        """The parties whose signature verifies."""
+        message = self.signing_bytes()
+        return sorted(
+            {
+                s.party
+                for s in self.agreement.signatures
+                if self.signature_problem(s, message) is None
+            }
+        )
+
+    def problems(self, on: date) -> list[str]:
+        """Every reason the agreement is not in force on day `on`; empty when it is."""
+        a = self.agreement
+        dates: list[str] = []
+        if on < a.effective_from:
+            dates.append(f"not yet effective on {on}: takes effect on {a.effective_from}")
+        if on > a.effective_until:
+            dates.append(f"no longer effective on {on}: ended on {a.effective_until}")
+        return self.signature_problems() + dates
 
     def in_force(self, on: date) -> bool:
         """Signed by every party and effective on day `on`."""
-        a = self.agreement
-        return not self.signature_problems() and a.effective_from <= on <= a.effective_until
+        return not self.problems(on)
 
 
 def _b64_or_empty(text: str) -> bytes:
@@ -247,27 +191,62 @@ def _b64_or_empty(text: str) -> bytes:
         return b""
 
 
+def sign_agreement(
+    loaded: LoadedAgreement, party: str, key: Ed25519PrivateKey
+) -> list[PartySignature]:
+    """The agreement's signatures with `party`'s signature by `key`, replacing its earlier one."""
+    a = loaded.agreement
+    if a.party(party) is None:
+        raise SigningRefused(f"{party} is not a party to {a.ref}")
+    raw = public_raw(key)
+    listed = next((k for p in a.parties for k in p.keys if k.use == "sig" and k.raw == raw), None)
+    if listed is None:
+        raise SigningRefused(f"this key is not listed in {a.ref}: paste its entry under {party}")
+    owner = a.key(listed.kid)
+    if owner is None or owner[0].id != party:
+        raise SigningRefused(f"key {listed.kid} belongs to another party, not to {party}")
+    if listed.revoked_at is not None:
+        raise SigningRefused(f"key {listed.kid} is revoked in {a.ref}")
+    signature = b64encode(sign(key, loaded.signing_bytes()))
+    mine = PartySignature(party=party, kid=listed.kid, signature=signature)
+    return [s for s in a.signatures if s.party != party] + [mine]
+
+
 def load_agreement(path: Path) -> LoadedAgreement:
     """Read and validate an agreement file; raises AgreementFileError with every problem."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise AgreementFileError(f"{path}: {exc.strerror}") from exc
+        raise AgreementFileError(f"{path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise AgreementFileError(f"{path}: not UTF-8 text") from exc
     return parse_agreement(text, path)
 
 
 def parse_agreement(text: str, path: Path | None = None) -> LoadedAgreement:
-    """Validate agreement text; raises AgreementFileError listing every field in error."""
-    document = parse_document(text)
+    """Validate agreement text; raises InvalidAgreement listing every field in error."""
+    where = f"{path}: " if path else ""
+    try:
+        document = parse_document(text)
+    except AgreementFileError as exc:
+        raise AgreementFileError(f"{where}{exc}") from exc
     try:
         agreement = Agreement.model_validate(document)
     except ValidationError as exc:
-        where = f"{path}: " if path else ""
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise AgreementFileError(f"{where}invalid agreement: {details}") from exc
+        raise InvalidAgreement(where, _field_problems(exc)) from exc
     return LoadedAgreement(agreement=agreement, document=document, path=path)
+
+
+def _field_problems(exc: ValidationError) -> list[str]:
+    problems: list[str] = []
+    for e in exc.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(top)"
+        cause = e.get("ctx", {}).get("error")
+        if isinstance(cause, AgreementInconsistent):
+            problems += [f"{where}: {p}" for p in cause.problems]
+        else:
+            problems.append(f"{where}: {e['msg']}")
+    return problems
 
 
 class AgreementBook:
@@ -282,6 +261,11 @@ class AgreementBook:
     @classmethod
     def from_paths(cls, paths: list[Path]) -> "AgreementBook":
         return cls([load_agreement(p) for p in paths])
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> "AgreementBook":
+        """Every `*.yaml` agreement file in `directory` (amendments sit beside the original)."""
+        return cls.from_paths(sorted(directory.glob("*.yaml")))
 
     def ids(self) -> list[str]:
         return sorted(self._versions)
