@@ -1,16 +1,16 @@
 """The cooperation agreement: parties and their keys, cooperation items, permitted flows.
 
-An agreement file is YAML read with the YAML 1.2 core schema (dates stay strings). Its canonical
-form is the RFC 8785 bytes of the whole document except `signatures`; every party signs those
-bytes, and the agreement is in force only when every party's signature verifies. The fields and
-their rules live in contracts.agreement_model; this module reads, signs and verifies files.
+An agreement file is YAML read with the YAML 1.2 core schema (contracts.yaml_core: dates stay
+strings). Its canonical form is the RFC 8785 bytes of the whole document except `signatures`;
+every party signs those bytes, and the agreement is in force only when every party's signature
+verifies. The fields and their rules live in contracts.agreement_model; this module reads, signs
+and verifies files.
 """
 
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -35,6 +35,7 @@ from contracts.agreement_model import (
 )
 from contracts.canonical import b64decode, b64encode, canonical_bytes
 from contracts.keys import public_raw, sign, signature_valid
+from contracts.yaml_core import YamlValueError, load_json_yaml
 
 __all__ = [
     "Agreement",
@@ -84,35 +85,15 @@ class SigningRefused(ValueError):
     """A signature that must not be added: the key is not a current signing key of the party."""
 
 
-class _CoreSchemaLoader(yaml.SafeLoader):
-    """SafeLoader without the YAML 1.1 timestamp rule: `2026-01-01` stays a string."""
-
-
-_CoreSchemaLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def parse_document(text: str) -> dict[str, Any]:
-    """The agreement document as plain JSON values."""
+    """The agreement document as plain JSON values (YAML 1.2 core schema: dates stay strings)."""
     try:
-        doc = yaml.load(text, Loader=_CoreSchemaLoader)
-    except yaml.YAMLError as exc:
-        raise AgreementFileError(f"not valid YAML: {_yaml_problem(exc)}") from exc
+        doc = load_json_yaml(text)
+    except YamlValueError as exc:
+        raise AgreementFileError(str(exc)) from exc
     if not isinstance(doc, dict):
         raise AgreementFileError("an agreement file must hold a mapping at its top level")
     return doc
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """One line: where and what, without PyYAML's multi-line excerpt."""
-    if not isinstance(exc, yaml.MarkedYAMLError):
-        return str(exc).splitlines()[0]
-    mark = exc.problem_mark or exc.context_mark
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-    context = f" ({exc.context})" if exc.context else ""
-    return f"{where}{exc.problem or 'unreadable'}{context}"
 
 
 def signing_bytes(document: dict[str, Any]) -> bytes:
