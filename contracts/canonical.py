@@ -23,5 +23,12 @@ def b64encode(data: bytes) -> str:
 
 
 def b64decode(text: str) -> bytes:
-    """Strict standard base64; raises ValueError on anything else."""
-    return base64.b64decode(text.encode("ascii"), validate=True)
+    """Strict, canonical standard base64; raises ValueError on anything else.
+
+    Canonical: the text is exactly what b64encode gives for the bytes. A lenient decoder also
+    accepts non-zero padding bits, so one value would have several spellings (and hashes).
+    """
+    data = base64.b64decode(text.encode("ascii"), validate=True)
+    if b64encode(data) != text:
+        raise ValueError("not canonical base64: non-zero padding bits or missing padding")
+    return data

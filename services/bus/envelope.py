@@ -110,7 +110,7 @@ class Envelope(BaseModel):
             raise MalformedEnvelope(_summary(exc)) from exc
         try:
             wire = canonical_bytes(document)
-        except ValueError as exc:  # not I-JSON: integer beyond 2**53, lone surrogate, ...
+        except ValueError as exc:  # no canonical form: infinity, a lone surrogate, ...
             raise MalformedEnvelope(f"no canonical form: {exc}") from exc
         envelope._document = document
         envelope._wire = wire
@@ -172,6 +172,21 @@ def _no_constants(name: str) -> Any:
     raise MalformedEnvelope(f"{name} is not JSON")
 
 
+MAX_EXACT_INT = 2**53 - 1
+
+
+def json_number(text: str) -> int | float:
+    """A JSON integer literal as RFC 8785 reads every number: an IEEE 754 double.
+
+    Integers within +-(2**53 - 1) stay `int` (the double is exact); larger ones become the
+    nearest double, which is how the canonical form itself writes 1e20 (`100000000000000000000`).
+    """
+    if len(text) <= 17:  # sign and 16 digits: int() is cheap and exact
+        value = int(text)
+        return value if abs(value) <= MAX_EXACT_INT else float(value)
+    return float(text)  # inf when out of range: refused when canonicalised
+
+
 def parse_document(raw: bytes) -> dict[str, Any]:
     """Parse envelope bytes strictly: UTF-8 JSON object, no duplicate names, no NaN."""
     try:
@@ -179,8 +194,9 @@ def parse_document(raw: bytes) -> dict[str, Any]:
             raw.decode("utf-8"),
             object_pairs_hook=_no_duplicate_keys,
             parse_constant=_no_constants,
+            parse_int=json_number,
         )
-    except (ValueError, RecursionError) as exc:  # ValueError: also digits beyond int limits
+    except (ValueError, RecursionError) as exc:
         raise MalformedEnvelope(f"not UTF-8 JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise MalformedEnvelope("an envelope is a JSON object")

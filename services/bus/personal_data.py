@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from contracts.canonical import b64decode, b64encode, canonical_bytes
 from contracts.errors import DecryptionFailed, PersonalDataInClear
 from contracts.keys import public_raw
+from services.bus.envelope import json_number
 
 INFO = b"fengqiao personal-data v1"
 PREFIX = "pd1:"
@@ -130,7 +131,8 @@ def open_fields(
             raise PersonalDataInClear(f"personal field {path} travels unencrypted")
         try:
             blob = b64decode(value.removeprefix(PREFIX))
-            return json.loads(aes.decrypt(blob[:12], blob[12:], _aad(event_id, path)))
+            plaintext = aes.decrypt(blob[:12], blob[12:], _aad(event_id, path))
+            return json.loads(plaintext, parse_int=json_number)
         except (ValueError, InvalidTag, RecursionError) as exc:
             raise DecryptionFailed(f"personal field {path} does not decrypt") from exc
 

@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from contracts.agreement import Agreement, AgreementBook, key_state
-from contracts.canonical import b64decode, b64encode
+from contracts.canonical import b64decode
 from contracts.errors import (
     AgreementNotInForce,
     BadSignature,
@@ -187,7 +187,6 @@ def _signature_bytes(text: str) -> bytes:
     is refused: the chain hash covers the text, so two spellings would fork the chain.
     """
     try:
-        raw = b64decode(text)
+        return b64decode(text)
     except ValueError:
         return b""
-    return raw if b64encode(raw) == text else b""

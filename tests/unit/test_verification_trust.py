@@ -1,6 +1,7 @@
 """Stage 1, trust: the agreement in force, the sender, its key at the event's time, the signature,
 the clock and the recipient."""
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -148,7 +149,7 @@ def test_signature_in_non_canonical_base64_fails_though_it_decodes_to_the_same_b
     # 64 bytes take 86 characters and two `=`; the last character carries 4 unused bits.
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
     twin = text[:85] + alphabet[alphabet.index(text[85]) ^ 1] + "=="
-    assert twin != text and b64decode(twin) == b64decode(text)
+    assert twin != text and base64.b64decode(twin) == base64.b64decode(text)
     with pytest.raises(errors.BadSignature):
         exchange.verify(rewrite(envelope, signature=twin))
 
