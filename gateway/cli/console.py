@@ -80,12 +80,13 @@ def read_signing_key_file(path: Path) -> Ed25519PrivateKey:
         return read_signing_key(path)
     except OSError as exc:
         raise BadInput(f"{path}: {exc.strerror or exc}") from None
-    except (ValueError, TypeError) as exc:
-        # cryptography's messages run over several lines; the first says what is wrong.
-        reason = str(exc).splitlines()[0] if str(exc) else "unreadable"
-        if not reason.startswith(str(path)):
-            reason = f"{path}: not a usable signing key: {reason}"
-        raise BadInput(reason) from None
+    except TypeError:
+        raise BadInput(
+            f"{path}: the key is encrypted; fengqiao reads unencrypted PKCS#8 PEM"
+        ) from None
+    except ValueError as exc:
+        mine = str(exc).startswith(str(path))  # our own message already names the file
+        raise BadInput(str(exc) if mine else f"{path}: not a PKCS#8 PEM private key") from None
 
 
 def stdout_console() -> Console:

@@ -6,6 +6,7 @@ import pytest
 
 from contracts import AGREEMENTS_DIR
 from contracts.agreement import AgreementBook, load_agreement
+from contracts.canonical import sha256_hex
 from contracts.keys import public_raw, read_encryption_key, read_signing_key
 
 ON = date(2026, 5, 1)
@@ -109,3 +110,22 @@ def test_shipped_directory_is_a_book_with_one_version_in_force_per_agreement():
     for agreement_id in book.ids():
         in_force = book.in_force(agreement_id, ON)
         assert in_force is not None and in_force.agreement.version == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "length", "digest"),
+    [
+        (
+            "dalang-qianfeng",
+            10441,
+            "a779bcc69909809c8b2fa18e38cb036f3e48c9b274c295681453a33b8f4322d8",
+        ),
+        ("qianfeng-prd", 8271, "768e78072f5502d1d6b164008fa557a24538de2aba3b760c58226b3baf6ada4f"),
+    ],
+)
+def test_signing_bytes_of_shipped_agreements_are_those_docs_agreement_md_publishes(
+    name, length, digest
+):
+    signed = load_agreement(AGREEMENTS_DIR / f"{name}.yaml").signing_bytes()
+
+    assert (len(signed), sha256_hex(signed)) == (length, digest)

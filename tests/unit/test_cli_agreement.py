@@ -229,3 +229,12 @@ def test_fengqiao_command_verifies_the_shipped_agreements():
         )
         assert done.returncode == 0, done.stderr
         assert " is in force on 2026-05-01" in done.stdout
+
+
+def test_a_file_that_is_not_a_private_key_is_refused_in_one_line(tmp_path):
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a key\n", encoding="utf-8")
+
+    result = fengqiao("agreement", "sign", SHIPPED, "--key", garbage, "--party", "dongguan-dalang")
+
+    _assert_one_line_error(result, f"{garbage}: not a PKCS#8 PEM private key")
