@@ -1,0 +1,194 @@
+"""The request rows as handlers and commands change them: one request, its files, what is owed."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.agreement import HandlingCode
+from contracts.events.common import FileDigest
+from contracts.events.registry import RegistryProxyRequestedV1
+from services.bus.envelope import Envelope
+from services.registry.model import State, registry_day
+from services.registry.tables import (
+    registry_files,
+    registry_owed,
+    registry_requests,
+    registry_timeline,
+)
+from services.store.database import insert_if_absent
+
+PROMISED, REQUESTED = "promised", "requested"
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """What a step needs to know of a request on file."""
+
+    request_id: str
+    originator: str
+    home: str
+    state: State
+    handling: HandlingCode
+    time_limit_days: int
+    first_event_id: str
+    last_event_id: str
+
+    def partner_of(self, jurisdiction: str) -> str:
+        """The other side of the request."""
+        return self.home if jurisdiction == self.originator else self.originator
+
+
+async def load(conn: AsyncConnection, request_id: str) -> RequestRecord | None:
+    """The request, locked for the rest of the transaction; None when it is not on file."""
+    t = registry_requests.c
+    row = (
+        await conn.execute(
+            select(
+                t.request_id,
+                t.originator,
+                t.home,
+                t.state,
+                t.handling,
+                t.time_limit_days,
+                t.first_event_id,
+                t.last_event_id,
+            )
+            .where(t.request_id == request_id)
+            .with_for_update()
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return RequestRecord(
+        row.request_id,
+        row.originator,
+        row.home,
+        State(row.state),
+        HandlingCode(row.handling),
+        row.time_limit_days,
+        row.first_event_id,
+        row.last_event_id,
+    )
+
+
+async def open_request(
+    conn: AsyncConnection, event: RegistryProxyRequestedV1, envelope: Envelope, state: State
+) -> None:
+    """Put a newly filed request on file, applicant as received (the store is the node's own)."""
+    applicant = event.applicant
+    await conn.execute(
+        registry_requests.insert().values(
+            request_id=event.request_id,
+            originator=envelope.source,
+            home=envelope.recipient,
+            state=state.value,
+            handling=envelope.handling.value,
+            service_code=event.service_code,
+            time_limit_days=event.time_limit_days,
+            delivery=event.delivery,
+            applicant_name=applicant.name,
+            applicant_home=applicant.home_jurisdiction,
+            applicant_id_number=applicant.id_number,
+            applicant_phone=applicant.phone,
+            applicant_address=applicant.address,
+            window_name=event.requesting_window.name,
+            responsible_clerk=event.responsible_clerk.name,
+            note=event.note,
+            filed_on=registry_day(envelope.sent_at),
+            first_event_id=envelope.id,
+            last_event_id=envelope.id,
+            opened_at=envelope.sent_at,
+            updated_at=envelope.sent_at,
+        )
+    )
+
+
+async def advance(
+    conn: AsyncConnection, request_id: str, state: State, envelope: Envelope, **values: Any
+) -> None:
+    """Move the request to `state` after `envelope`, with the step's own columns."""
+    await conn.execute(
+        update(registry_requests)
+        .where(registry_requests.c.request_id == request_id)
+        .values(state=state.value, last_event_id=envelope.id, updated_at=envelope.sent_at, **values)
+    )
+
+
+async def add_files(
+    conn: AsyncConnection, request_id: str, files: Iterable[FileDigest], envelope: Envelope
+) -> None:
+    """Record supplied files; the same file supplied again is one file."""
+    for f in files:
+        await insert_if_absent(
+            conn,
+            registry_files,
+            {
+                "request_id": request_id,
+                "sha256": f.sha256,
+                "name": f.name,
+                "size_bytes": f.size_bytes,
+                "event_id": envelope.id,
+                "supplied_on": registry_day(envelope.sent_at),
+            },
+        )
+
+
+async def owe(
+    conn: AsyncConnection,
+    request_id: str,
+    owed: Iterable[tuple[str, date | None]],
+    basis: str,
+    envelope: Envelope,
+    reason: str | None = None,
+) -> None:
+    """Record materials owed (promised at filing, or requested by the home registry)."""
+    for name, due_on in owed:
+        await conn.execute(
+            registry_owed.insert().values(
+                request_id=request_id,
+                name=name,
+                since_event_id=envelope.id,
+                basis=basis,
+                due_on=due_on,
+                reason=reason,
+            )
+        )
+
+
+async def owed_names(conn: AsyncConnection, request_id: str, basis: str | None = None) -> list[str]:
+    """Materials still owed for the request (of one basis, or all)."""
+    t = registry_owed.c
+    query = select(t.name).where(t.request_id == request_id, t.settled_event_id.is_(None))
+    if basis is not None:
+        query = query.where(t.basis == basis)
+    return sorted(set((await conn.execute(query)).scalars()))
+
+
+async def settle(
+    conn: AsyncConnection, request_id: str, names: Iterable[str], envelope: Envelope
+) -> None:
+    """Materials supplied settle whatever was owed under the same name."""
+    t = registry_owed.c
+    await conn.execute(
+        update(registry_owed)
+        .where(t.request_id == request_id, t.name.in_(set(names)), t.settled_event_id.is_(None))
+        .values(settled_event_id=envelope.id, settled_on=registry_day(envelope.sent_at))
+    )
+
+
+async def note(conn: AsyncConnection, request_id: str, envelope: Envelope, summary: str) -> None:
+    """Append the step to the request's timeline (identical on both nodes)."""
+    await conn.execute(
+        registry_timeline.insert().values(
+            event_id=envelope.id,
+            request_id=request_id,
+            type=envelope.type,
+            time=envelope.time,
+            source=envelope.source,
+            summary=summary[:200],
+        )
+    )

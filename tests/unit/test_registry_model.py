@@ -1,0 +1,178 @@
+"""The proxy-request state machine and its rules, with no store and no bus."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from contracts.agreement import HandlingCode
+from contracts.catalogue import ALL_CONTRACTS
+from contracts.events.registry import PromisedMaterial
+from services.bus.handlers import NotApplicable
+from services.handling import OnwardDisseminationRefused, check_onward
+from services.registry.catalogue import registry_service
+from services.registry.handlers import HANDLERS
+from services.registry.model import (
+    ACCEPTED,
+    COMPLETED,
+    MATERIALS_REQUESTED,
+    MATERIALS_SUPPLIED,
+    REJECTED,
+    REQUESTED,
+    SENT_BY,
+    TRANSITIONS,
+    DueBeyondTimeLimit,
+    IllegalStep,
+    MaterialsOutstanding,
+    MissingMaterials,
+    PromiseRefused,
+    Side,
+    State,
+    SupplyIncomplete,
+    UnknownRequest,
+    UnknownService,
+    WrongParty,
+    check_due,
+    check_materials,
+    check_nothing_owed,
+    check_sender,
+    check_service,
+    check_supply,
+    due_date,
+    next_state,
+    registry_day,
+)
+
+EVENT_TYPES = [REQUESTED, ACCEPTED, MATERIALS_REQUESTED, MATERIALS_SUPPLIED, COMPLETED, REJECTED]
+STATES: list[State | None] = [None, *State]
+ILLEGAL = [(s, e) for s in STATES for e in EVENT_TYPES if (s, e) not in TRANSITIONS]
+DALANG, QIANFENG = "dongguan-dalang", "guangan-qianfeng"
+FILED = date(2026, 5, 20)
+
+
+def _promise(name: str, on: str = "2026-06-01") -> PromisedMaterial:
+    return PromisedMaterial(name=name, promised_on=on)
+
+
+@pytest.mark.parametrize(("step", "after"), list(TRANSITIONS.items()), ids=str)
+def test_every_allowed_step_leads_where_the_table_says(step, after):
+    state, event_type = step
+    assert next_state("R-1", state, event_type) is after
+
+
+@pytest.mark.parametrize(("state", "event_type"), ILLEGAL, ids=str)
+def test_every_step_the_table_lacks_is_refused_with_a_typed_error(state, event_type):
+    expected = UnknownRequest if state is None else IllegalStep
+    with pytest.raises(expected) as refused:
+        next_state("R-1", state, event_type)
+    assert isinstance(refused.value, NotApplicable)
+    assert "R-1" in str(refused.value) and event_type in str(refused.value)
+
+
+def test_a_final_request_takes_no_further_step():
+    for final in (State.COMPLETED, State.REJECTED):
+        assert not [e for (s, e) in TRANSITIONS if s is final]
+
+
+def test_the_flow_reaches_every_state_from_filing():
+    reached, frontier = set(), {None}
+    while frontier:
+        reached |= frontier
+        frontier = {after for (s, _), after in TRANSITIONS.items() if s in frontier} - reached
+    assert reached == {None, *State}
+
+
+def test_every_registry_contract_has_exactly_one_handler_and_one_sending_side():
+    types = sorted(m.event_type for m in ALL_CONTRACTS if m.event_type.startswith("registry."))
+    assert sorted(HANDLERS) == types == sorted(EVENT_TYPES) == sorted(SENT_BY)
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_only_the_side_that_owns_a_step_may_send_it(event_type):
+    right, wrong = (
+        (DALANG, QIANFENG) if SENT_BY[event_type] is Side.REQUESTER else (QIANFENG, DALANG)
+    )
+    check_sender(event_type, right, requester=DALANG, home=QIANFENG)
+    with pytest.raises(WrongParty):
+        check_sender(event_type, wrong, requester=DALANG, home=QIANFENG)
+
+
+def test_a_request_missing_a_required_material_that_is_not_promised_is_refused():
+    service = registry_service("id_card_renewal")
+    with pytest.raises(MissingMaterials, match="photo_receipt"):
+        check_materials(service, ["id_card", "household_register"], [], FILED)
+
+
+def test_a_missing_material_is_allowed_when_it_is_promised():
+    service = registry_service("id_card_renewal")
+    check_materials(service, ["id_card", "household_register"], [_promise("photo_receipt")], FILED)
+
+
+@pytest.mark.parametrize(
+    ("promised", "words"),
+    [
+        ([_promise("photo_receipt", "2026-05-19")], "before 2026-05-20"),
+        ([_promise("photo_receipt"), _promise("photo_receipt")], "promised twice"),
+        ([_promise("photo_receipt"), _promise("id_card")], "id_card is supplied already"),
+    ],
+)
+def test_a_promise_in_the_past_twice_or_for_a_supplied_material_is_refused(promised, words):
+    service = registry_service("id_card_renewal")
+    with pytest.raises(PromiseRefused, match=words):
+        check_materials(service, ["id_card", "household_register"], promised, FILED)
+
+
+def test_a_service_code_outside_the_catalogue_is_refused():
+    with pytest.raises(UnknownService, match="no_such_service"):
+        registry_service("no_such_service")
+
+
+def test_a_time_limit_other_than_the_catalogues_is_refused():
+    service = registry_service("household_certificate")
+    check_service(service, 3)
+    with pytest.raises(UnknownService, match="3 days"):
+        check_service(service, 30)
+
+
+def test_an_answer_to_a_request_for_materials_must_bring_all_of_them():
+    check_supply(
+        State.MATERIALS_REQUESTED, ["id_card", "photo_receipt"], ["photo_receipt", "id_card"]
+    )
+    with pytest.raises(SupplyIncomplete, match="id_card"):
+        check_supply(State.MATERIALS_REQUESTED, ["id_card", "photo_receipt"], ["photo_receipt"])
+
+
+def test_promised_materials_may_come_one_at_a_time_outside_a_request_for_materials():
+    check_supply(State.ACCEPTED, ["id_card"], ["photo_receipt"])
+    check_supply(State.REQUESTED, [], ["photo_receipt"])
+
+
+def test_completion_needs_nothing_owed():
+    check_nothing_owed([])
+    with pytest.raises(MaterialsOutstanding, match="photo_receipt"):
+        check_nothing_owed(["photo_receipt"])
+
+
+def test_due_date_is_acceptance_plus_the_time_limit_in_calendar_days():
+    assert due_date(FILED, registry_service("id_card_renewal").time_limit_days) == date(2026, 7, 19)
+    assert due_date(date(2026, 12, 30), 3) == date(2027, 1, 2)
+
+
+def test_a_due_day_may_come_sooner_than_the_limit_never_later_nor_before_acceptance():
+    check_due(FILED, date(2026, 5, 23), 3)
+    check_due(FILED, FILED, 3)
+    for wrong in (date(2026, 5, 24), date(2026, 5, 19)):
+        with pytest.raises(DueBeyondTimeLimit):
+            check_due(FILED, wrong, 3)
+
+
+def test_a_registry_day_is_a_day_of_china_standard_time():
+    assert registry_day(datetime(2026, 5, 20, 15, 59, tzinfo=UTC)) == date(2026, 5, 20)
+    assert registry_day(datetime(2026, 5, 20, 16, 0, tzinfo=UTC)) == date(2026, 5, 21)
+
+
+def test_h2_case_is_never_sent_to_a_third_jurisdiction():
+    check_onward(HandlingCode.H2, QIANFENG, originator=DALANG, parties=[QIANFENG])
+    check_onward(HandlingCode.H2, DALANG, originator=DALANG, parties=[QIANFENG])
+    check_onward(HandlingCode.H0, "shenzhen-longgang", originator=DALANG, parties=[QIANFENG])
+    with pytest.raises(OnwardDisseminationRefused, match="shenzhen-longgang"):
+        check_onward(HandlingCode.H2, "shenzhen-longgang", originator=DALANG, parties=[QIANFENG])
