@@ -8,6 +8,7 @@ and verifies files.
 """
 
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,11 @@ class LoadedAgreement(BaseModel):
 
     def signature_problems(self) -> list[str]:
         """Every reason the agreement is not signed by all its parties; empty when it is."""
+        return list(self._signature_problems)
+
+    @cached_property
+    def _signature_problems(self) -> tuple[str, ...]:
+        # An agreement never changes once loaded: its signatures are checked once, not per event.
         message = self.signing_bytes()
         good: set[str] = set()
         problems: list[str] = []
@@ -125,7 +131,7 @@ class LoadedAgreement(BaseModel):
             else:
                 problems.append(f"signature of {sig.party}: {problem}")
         problems += [f"not signed by {p.id}" for p in self.agreement.parties if p.id not in good]
-        return problems
+        return tuple(problems)
 
     def signature_problem(self, sig: PartySignature, message: bytes | None = None) -> str | None:
         """Why `sig` does not count, or None when it does (`message`: the signing bytes, cached)."""

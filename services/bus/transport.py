@@ -264,6 +264,10 @@ class Delivery:
         except nats.errors.Error as failed:
             raise TransportError(f"ack of {self.stream_seq} not confirmed: {failed}") from failed
 
+    async def ack_nowait(self) -> None:
+        """Acknowledge without waiting; a lost ack only means a redelivery the inbox ignores."""
+        await self.msg.ack()
+
     async def nak(self, delay: float | None = None) -> None:
         """Ask for redelivery (after `delay` seconds), counting as one more attempt."""
         await self.msg.nak(delay=delay)

@@ -1,0 +1,160 @@
+"""One inbox transaction's working state: stream positions, ids seen, rows to write at the end."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.bus.envelope import Envelope
+from services.bus.verification import StreamPosition
+from services.store.database import insert_if_absent
+from services.store.tables import held, inbound_streams, inbox, quarantine
+
+RECEIPT_TYPE = "bus.receipt"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What an envelope claims before anything is verified: used to find rows, never trusted."""
+
+    event_id: str | None = None
+    sender: str | None = None
+
+
+def claimed(raw: bytes) -> Claimed:
+    """The id and source an envelope claims, if it is JSON enough to say."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        return Claimed()
+    if not isinstance(doc, dict):
+        return Claimed()
+    event_id, sender = doc.get("id"), doc.get("source")
+    return Claimed(
+        event_id if isinstance(event_id, str) and len(event_id) <= 36 else None,
+        sender if isinstance(sender, str) and len(sender) <= 64 else None,
+    )
+
+
+@dataclass
+class _Stream:
+    position: StreamPosition
+    exists: bool
+    unreceipted: int = 0
+    moved: bool = False
+
+
+class Batch:
+    """Positions are read once (locked) and written once; inbox rows are inserted together."""
+
+    def __init__(self, conn: AsyncConnection, now: datetime) -> None:
+        self.conn = conn
+        self.now = now
+        self.seen: dict[str, int | None] = {}
+        self._streams: dict[str, _Stream] = {}
+        self._rows: list[dict[str, Any]] = []
+
+    @property
+    def positions(self) -> dict[str, StreamPosition]:
+        return {sender: s.position for sender, s in self._streams.items()}
+
+    async def load_seen(self, event_ids: list[str | None]) -> None:
+        """Which of these events were received before, and at which inbound stream seq."""
+        wanted = sorted({i for i in event_ids if i is not None})
+        if wanted:
+            rows = await self.conn.execute(
+                select(inbox.c.event_id, inbox.c.stream_seq).where(inbox.c.event_id.in_(wanted))
+            )
+            self.seen.update({row.event_id: row.stream_seq for row in rows})
+
+    async def position(self, sender: str | None) -> StreamPosition:
+        """Where the stream from `sender` stands, as of this batch."""
+        if sender is None:
+            return StreamPosition()
+        if sender not in self._streams:
+            row = (
+                await self.conn.execute(
+                    select(inbound_streams.c.applied_seq, inbound_streams.c.head)
+                    .where(inbound_streams.c.sender == sender)
+                    .with_for_update()
+                )
+            ).one_or_none()
+            position = StreamPosition(row.applied_seq, row.head) if row else StreamPosition()
+            self._streams[sender] = _Stream(position, exists=row is not None)
+        return self._streams[sender].position
+
+    def record(self, envelope: Envelope, raw: bytes, stream_seq: int | None, status: str) -> None:
+        """The envelope took its place in its stream; its inbox row is written at flush."""
+        stream = self._streams[envelope.source]
+        stream.position = StreamPosition(envelope.seq, envelope.chain_hash())
+        stream.moved = True
+        # Receipts are not receipted in turn (that would ping-pong); the next receipt covers them.
+        stream.unreceipted += 0 if envelope.type == RECEIPT_TYPE else 1
+        self.seen[envelope.id] = stream_seq
+        self._rows.append(
+            {
+                "event_id": envelope.id,
+                "sender": envelope.source,
+                "seq": envelope.seq,
+                "type": envelope.type,
+                "subject": envelope.subject,
+                "correlation": envelope.correlation,
+                "chain_hash": envelope.chain_hash(),
+                "envelope": raw,
+                "stream_seq": stream_seq,
+                "status": status,
+                "applied_at": self.now,
+            }
+        )
+
+    async def hold(self, sender: str | None, seq: int, raw: bytes) -> None:
+        """Keep an envelope that arrived before its predecessors."""
+        await insert_if_absent(
+            self.conn,
+            held,
+            {"sender": sender, "seq": seq, "envelope": raw, "received_at": self.now},
+        )
+
+    async def quarantine(
+        self, raw: bytes, stream_seq: int | None, reason: str, detail: str
+    ) -> None:
+        """Keep an envelope that must not be applied, with the reason and its exact bytes."""
+        who = claimed(raw)
+        await self.conn.execute(
+            quarantine.insert().values(
+                received_at=self.now,
+                reason=reason,
+                detail=detail,
+                sender=who.sender,
+                event_id=who.event_id,
+                stream_seq=stream_seq,
+                raw=raw,
+                status="held",
+            )
+        )
+
+    async def flush(self) -> None:
+        """Write the inbox rows and the streams' new positions."""
+        if self._rows:
+            await self.conn.execute(inbox.insert(), self._rows)
+        for sender, stream in self._streams.items():
+            if stream.moved:
+                await self._write_position(sender, stream)
+
+    async def _write_position(self, sender: str, stream: _Stream) -> None:
+        values = {"applied_seq": stream.position.seq, "head": stream.position.head}
+        if not stream.exists:
+            await self.conn.execute(
+                inbound_streams.insert().values(
+                    sender=sender, receipted_seq=0, unreceipted=stream.unreceipted, **values
+                )
+            )
+            return
+        await self.conn.execute(
+            update(inbound_streams)
+            .where(inbound_streams.c.sender == sender)
+            .values(unreceipted=inbound_streams.c.unreceipted + stream.unreceipted, **values)
+        )

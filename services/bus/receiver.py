@@ -1,0 +1,69 @@
+"""The receiving side: pull from this node's inbound stream, hand each envelope to the inbox, ack.
+
+The ack goes out only after the inbox transaction committed. A crash before the ack means a
+redelivery, which the inbox recognises by event id; a store failure means no ack and a later
+redelivery; nothing is acknowledged that was not stored (applied, quarantined or held).
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.bus.inbox import Inbox, Outcome
+from services.bus.transport import DurableConsumer, TransportError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Receiver:
+    """Feeds IN_<me> to the inbox through the durable consumer `name`."""
+
+    consumer: DurableConsumer
+    inbox: Inbox
+    batch: int = 256
+    idle_s: float = 1.0
+    store_retry_s: float = 1.0
+
+    @property
+    def stream(self) -> str:
+        return self.consumer.stream
+
+    async def receive_batch(self) -> int:
+        """Fetch one batch, settle it in one inbox transaction, then ack it; how many settled."""
+        deliveries = await self.consumer.fetch(self.batch, self.idle_s)
+        if not deliveries:
+            return 0
+        try:
+            receipts = await self.inbox.receive_many([(d.data, d.stream_seq) for d in deliveries])
+        except SQLAlchemyError as failure:
+            log.error("inbox: store failed, batch will be redelivered: %s", failure)
+            for delivery in deliveries:
+                await delivery.nak(delay=self.store_retry_s)
+            return 0
+        for delivery, receipt in zip(deliveries, receipts, strict=True):
+            if receipt.outcome == Outcome.QUARANTINED:
+                log.warning(
+                    "inbox: quarantined stream seq %s: %s", delivery.stream_seq, receipt.reason
+                )
+            if delivery is not deliveries[-1]:
+                await delivery.ack_nowait()
+        # Acks travel in order: once the last is confirmed, the server has them all.
+        await deliveries[-1].ack()
+        return len(deliveries)
+
+    async def run(self) -> None:
+        """Receive for ever; a transport failure is retried after a pause."""
+        while True:
+            try:
+                await self.receive_batch()
+            except TransportError as failure:
+                log.warning("receiver: %s", failure)
+                await asyncio.sleep(self.idle_s)
+
+
+def consumer_name(me: str) -> str:
+    """The durable consumer a node reads its inbound stream with."""
+    return f"inbox-{me}"

@@ -1,0 +1,65 @@
+"""The outbox relay: publishes committed envelopes to JetStream, in stream order, until acked.
+
+It publishes a batch pipelined (Nats-Msg-Id = event id, so a resend is de-duplicated), marks the
+batch published once every PubAck is in, and starts again. A failure leaves the rows pending:
+the next round publishes them again, so nothing committed is ever lost.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from nats.js import JetStreamContext
+
+from services.bus.outbox import mark_published, pending
+from services.bus.topology import event_subject
+from services.bus.transport import Outgoing, TransportError, publish_batch
+from services.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Relay:
+    """Moves the outbox of jurisdiction `sender` onto its outbound stream."""
+
+    db: Database
+    js: JetStreamContext
+    sender: str
+    clock: Callable[[], datetime]
+    wake: asyncio.Event
+    batch: int = 256
+    idle_poll_s: float = 0.5
+    retry_s: float = 0.5
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending envelopes; how many were confirmed."""
+        async with self.db.transaction() as conn:
+            rows = await pending(conn, self.batch)
+        if not rows:
+            return 0
+        outgoing = [
+            Outgoing(event_subject(self.sender, r.recipient, r.type), r.envelope, r.event_id)
+            for r in rows
+        ]
+        await publish_batch(self.js, outgoing)
+        async with self.db.transaction() as conn:
+            await mark_published(conn, [r.event_id for r in rows], self.clock())
+        return len(rows)
+
+    async def run(self) -> None:
+        """Publish for ever: at once when woken, else every `idle_poll_s`; retry after failures."""
+        while True:
+            self.wake.clear()
+            try:
+                published = await self.publish_pending()
+            except TransportError as failure:
+                log.warning("relay: publish failed, will retry: %s", failure)
+                await asyncio.sleep(self.retry_s)
+                continue
+            if published < self.batch:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.idle_poll_s)

@@ -1,0 +1,130 @@
+"""A running node: store, NATS, streams, the relay, the receiver and the receipts, from settings.
+
+Nothing is built at import time; `NodeRuntime(settings).start()` builds everything and `stop()`
+ends it, draining NATS so that acknowledged work is not cut off.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+import nats
+from nats.aio.client import Client as NatsClient
+
+from contracts.agreement import AgreementBook
+from contracts.catalogue import default_registry
+from services.bus.handlers import Handler, dispatcher
+from services.bus.inbox import Inbox
+from services.bus.receipts import issue_receipts, receipt_handler
+from services.bus.receiver import Receiver, consumer_name
+from services.bus.relay import Relay
+from services.bus.topology import Partner, inbound_stream
+from services.bus.transport import DurableConsumer, ensure_inbound_stream, ensure_outbound_stream
+from services.bus.verification import Verifier
+from services.embedded_nats import EmbeddedNats
+from services.keyring import load_keyring
+from services.node import Node
+from services.settings import NodeSettings
+from services.store.database import Database
+
+log = logging.getLogger(__name__)
+HandlerTables = Callable[[Node], Mapping[str, Handler]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NodeRuntime:
+    """One jurisdiction's node, running."""
+
+    def __init__(
+        self,
+        settings: NodeSettings,
+        flow_handlers: HandlerTables | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.flow_handlers = flow_handlers
+        self.clock = clock
+        self.embedded: EmbeddedNats | None = None
+        self.nc: NatsClient | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self._node: Node | None = None
+
+    @property
+    def node(self) -> Node:
+        if self._node is None:
+            raise RuntimeError("the node is not started")
+        return self._node
+
+    async def start(self) -> Node:
+        """Open the store, connect to NATS, declare the streams and start the loops."""
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        book = AgreementBook.from_paths(s.agreements)
+        keys = load_keyring(s.key_directory, s.jurisdiction)
+        db = Database.open(s.store_url)
+        await db.migrate()
+        node = self._node = Node(s.jurisdiction, book, keys.signer, db, self.clock)
+        handlers = {"bus.receipt": receipt_handler(s.jurisdiction, self.clock)}
+        if self.flow_handlers is not None:
+            handlers |= self.flow_handlers(node)
+        verifier = Verifier(
+            s.jurisdiction, book, default_registry(), keys.encryption, s.max_envelope_bytes
+        )
+        inbox = Inbox(db, verifier, dispatcher(handlers), self.clock)
+        js = await self._connect()
+        partners = [
+            Partner(p.jurisdiction, None if p.domain == s.js_domain else p.domain)
+            for p in s.partners
+        ]
+        await ensure_outbound_stream(js, s.jurisdiction)
+        await ensure_inbound_stream(js, s.jurisdiction, partners)
+        consumer = await DurableConsumer.bind(
+            js, inbound_stream(s.jurisdiction), consumer_name(s.jurisdiction)
+        )
+        relay = Relay(db, js, s.jurisdiction, self.clock, node.published, s.relay_batch)
+        receiver = Receiver(consumer, inbox)
+        self.tasks = [
+            asyncio.create_task(relay.run(), name="relay"),
+            asyncio.create_task(receiver.run(), name="receiver"),
+            asyncio.create_task(self._receipts(node), name="receipts"),
+        ]
+        return node
+
+    async def _connect(self) -> nats.js.JetStreamContext:
+        s = self.settings
+        url = s.nats_url
+        if url is None:
+            self.embedded = EmbeddedNats(s.data_dir / "nats", s.js_domain or s.jurisdiction)
+            await self.embedded.start()
+            url = self.embedded.url
+        self.nc = await nats.connect(
+            url,
+            name=f"fengqiao-{s.jurisdiction}",
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+        )
+        return self.nc.jetstream()
+
+    async def _receipts(self, node: Node) -> None:
+        while True:
+            await asyncio.sleep(self.settings.receipt_interval_s)
+            async with node.unit_of_work() as conn:
+                await issue_receipts(conn, node.book, node.signer, self.clock())
+
+    async def stop(self) -> None:
+        """Stop the loops, drain NATS, close the store, stop an embedded server."""
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks = []
+        if self.nc is not None and not self.nc.is_closed:
+            # The loops are stopped and every ack was confirmed: nothing is left to drain.
+            await self.nc.close()
+        if self._node is not None:
+            await self._node.db.close()
+        if self.embedded is not None:
+            self.embedded.stop()

@@ -1,0 +1,103 @@
+"""Live nodes for integration tests: keys on disk, a signed agreement file, settings, runtimes."""
+
+import asyncio
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+
+from contracts.agreement import signing_bytes
+from contracts.canonical import b64encode
+from contracts.catalogue import ALL_CONTRACTS
+from contracts.keys import sign, write_private_pem
+from services.bus.handlers import Handler
+from services.node import Node
+from services.runtime import NodeRuntime
+from services.settings import NodeSettings, Partner
+from services.store.tables import inbox, outbox
+from tests.support.trust import Bureau, agreement_document, flow
+
+ALL_TYPES = sorted(model.event_type for model in ALL_CONTRACTS)
+
+
+def write_keys(bureau: Bureau, directory: Path) -> Path:
+    """The bureau's private keys as `fengqiao keys new` writes them."""
+    write_private_pem(directory / f"{bureau.id}.sig.pem", bureau.sig)
+    write_private_pem(directory / f"{bureau.id}.enc.pem", bureau.enc)
+    return directory
+
+
+def write_agreement(parties: list[Bureau], path: Path, types: list[str] | None = None) -> Path:
+    """An agreement file between `parties`, permitting `types` every way, signed by all."""
+    flows = [flow(t, parties) for t in types or ALL_TYPES]
+    personal = {"dispute.reported": ["parties[].id_number", "parties[].phone"]}
+    document = agreement_document(parties, flows, personal, agreement_id="live-test")
+    message = signing_bytes(document)
+    document["signatures"] = [
+        {"party": p.id, "kid": p.sig_kid, "signature": b64encode(sign(p.sig, message))}
+        for p in parties
+    ]
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def node_settings(
+    bureau: Bureau,
+    root: Path,
+    nats_url: str,
+    domain: str,
+    partners: Mapping[str, str],
+    agreement: Path,
+    **extra: Any,
+) -> NodeSettings:
+    """Settings of `bureau`'s node under `root`, its keys written there."""
+    data = root / bureau.id
+    data.mkdir(parents=True, exist_ok=True)
+    write_keys(bureau, data)
+    return NodeSettings(
+        jurisdiction=bureau.id,
+        data_dir=data,
+        keys_dir=data,
+        nats_url=nats_url,
+        js_domain=domain,
+        partners=[Partner(jurisdiction=j, domain=d) for j, d in partners.items()],
+        agreements=[agreement],
+        receipt_interval_s=0.2,
+        **extra,
+    )
+
+
+def recording_handlers(types: list[str]) -> Callable[[Node], Mapping[str, Handler]]:
+    """Handlers that apply nothing beyond the inbox row (the bus is what is under test)."""
+
+    async def nothing(conn: Any, verified: Any) -> None:
+        return None
+
+    return lambda node: dict.fromkeys(types, nothing)
+
+
+async def count(runtime: NodeRuntime, table: Any, *where: Any) -> int:
+    async with runtime.node.db.transaction() as conn:
+        query = select(func.count()).select_from(table)
+        return int((await conn.execute(query.where(*where))).scalar_one())
+
+
+async def applied(runtime: NodeRuntime) -> int:
+    return await count(runtime, inbox, inbox.c.status == "applied")
+
+
+async def delivered(runtime: NodeRuntime) -> int:
+    return await count(runtime, outbox, outbox.c.status == "delivered")
+
+
+async def wait_until(check: Callable[[], Any], timeout: float, what: str) -> None:
+    """Poll the async `check` until it is true, or fail naming `what`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if await check():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.1)
