@@ -117,6 +117,18 @@ class Envelope(BaseModel):
         envelope._hash = sha256_hex(envelope._wire)
         return envelope
 
+    @classmethod
+    def from_wire(cls, raw: bytes) -> "Envelope":
+        """Parse received bytes, which must be exactly the envelope's canonical bytes.
+
+        One envelope has one byte form: the bytes stored are the bytes hashed into the chain,
+        and no spelling of the same JSON (whitespace, order, escapes, 1.0 for 1) slips through.
+        """
+        envelope = cls.from_document(parse_document(raw))
+        if envelope.wire_bytes() != raw:
+            raise MalformedEnvelope("the bytes are not the RFC 8785 canonical form of the envelope")
+        return envelope
+
     def document(self) -> dict[str, Any]:
         """The envelope as the JSON object that was signed and hashed."""
         return self._document

@@ -34,7 +34,7 @@ from contracts.errors import (
 from contracts.events.base import EventData
 from contracts.keys import signature_valid
 from contracts.registry import ContractRegistry, parse_schema_uri
-from services.bus.envelope import GENESIS, Envelope, parse_document, signing_bytes
+from services.bus.envelope import GENESIS, Envelope, signing_bytes
 from services.bus.personal_data import is_sealed, locate, open_fields
 
 DEFAULT_MAX_BYTES = 512 * 1024
@@ -86,10 +86,9 @@ class Verifier:
         """
         if len(raw) > self.max_bytes:
             raise OversizedEnvelope(f"{len(raw)} bytes, limit {self.max_bytes}")
-        document = parse_document(raw)
-        envelope = Envelope.from_document(document)
+        envelope = Envelope.from_wire(raw)
         agreement = self._agreement(envelope, now)
-        self._check_signature(envelope, document, agreement)
+        self._check_signature(envelope, envelope.document(), agreement)
         if envelope.sent_at > now + self.max_skew:
             raise ClockSkew(f"event time {envelope.time} is ahead of this node's clock")
         if envelope.recipient != self.me:
