@@ -6,7 +6,7 @@ transaction commits, the relay is woken to publish at once.
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +18,7 @@ from contracts.errors import NotPermittedByAgreement
 from contracts.events.base import EventData
 from services.bus.compose import Signer, check_permitted
 from services.bus.envelope import Envelope
-from services.bus.outbox import Outgoing, enqueue
+from services.bus.outbox import Outgoing, enqueue, enqueue_many
 from services.bus.verification import VerifiedEvent
 from services.store.database import Database
 
@@ -78,3 +78,12 @@ class Node:
         outgoing = Outgoing(event, recipient, subject, correlation, causation, handling)
         envelope: Envelope = await enqueue(conn, agreement, self.signer, outgoing, self.clock())
         return VerifiedEvent(envelope=envelope, event=event, agreement=agreement)
+
+    async def send_many(
+        self, conn: AsyncConnection, outgoing: Sequence[Outgoing]
+    ) -> list[Envelope]:
+        """Put many events in the outbox, in order, under the agreement permitting the first."""
+        if not outgoing:
+            return []
+        agreement = self.agreement_for(outgoing[0].recipient, outgoing[0].event)
+        return await enqueue_many(conn, agreement, self.signer, outgoing, self.clock())

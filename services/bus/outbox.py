@@ -5,8 +5,10 @@ stream, chains it to the previous envelope, signs it, and stores it. The relay p
 a crash between the two loses nothing.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -51,48 +53,75 @@ async def enqueue(
     conn: AsyncConnection, agreement: Agreement, signer: Signer, outgoing: Outgoing, now: datetime
 ) -> Envelope:
     """Sign `outgoing` as the next envelope of its stream and store it, in `conn`'s transaction."""
+    return (await enqueue_many(conn, agreement, signer, [outgoing], now))[0]
+
+
+async def enqueue_many(
+    conn: AsyncConnection,
+    agreement: Agreement,
+    signer: Signer,
+    outgoing: Sequence[Outgoing],
+    now: datetime,
+) -> list[Envelope]:
+    """Sign each event as the next envelope of its stream and store them all, in order."""
+    heads = {r: await _lock_stream(conn, r) for r in dict.fromkeys(o.recipient for o in outgoing)}
+    envelopes = []
+    for item in outgoing:
+        seq, prev = heads[item.recipient]
+        to = Addressing(
+            recipient=item.recipient,
+            subject=item.subject,
+            seq=seq + 1,
+            prev=prev,
+            correlation=item.correlation,
+            causation=item.causation,
+            handling=item.handling,
+        )
+        envelope = compose(agreement, signer, item.event, to, now)
+        heads[item.recipient] = (envelope.seq, envelope.chain_hash())
+        envelopes.append(envelope)
+    await conn.execute(outbox.insert(), [_row(e, now) for e in envelopes])
+    for recipient, (seq, head) in heads.items():
+        await conn.execute(
+            update(outbound_streams)
+            .where(outbound_streams.c.recipient == recipient)
+            .values(last_seq=seq, head=head)
+        )
+    return envelopes
+
+
+async def _lock_stream(conn: AsyncConnection, recipient: str) -> tuple[int, str]:
+    """The stream's last seq and chain head, locked until the transaction ends."""
     await insert_if_absent(
         conn,
         outbound_streams,
-        {"recipient": outgoing.recipient, "last_seq": 0, "head": GENESIS, "delivered_seq": 0},
+        {"recipient": recipient, "last_seq": 0, "head": GENESIS, "delivered_seq": 0},
     )
     stream = (
         await conn.execute(
             select(outbound_streams.c.last_seq, outbound_streams.c.head)
-            .where(outbound_streams.c.recipient == outgoing.recipient)
+            .where(outbound_streams.c.recipient == recipient)
             .with_for_update()
         )
     ).one()
-    to = Addressing(
-        recipient=outgoing.recipient,
-        subject=outgoing.subject,
-        seq=stream.last_seq + 1,
-        prev=stream.head,
-        correlation=outgoing.correlation,
-        causation=outgoing.causation,
-        handling=outgoing.handling,
-    )
-    envelope = compose(agreement, signer, outgoing.event, to, now)
-    await conn.execute(
-        outbox.insert().values(
-            event_id=envelope.id,
-            recipient=envelope.recipient,
-            seq=envelope.seq,
-            type=envelope.type,
-            subject=envelope.subject,
-            correlation=envelope.correlation,
-            chain_hash=envelope.chain_hash(),
-            envelope=envelope.wire_bytes(),
-            status="pending",
-            created_at=now,
-        )
-    )
-    await conn.execute(
-        update(outbound_streams)
-        .where(outbound_streams.c.recipient == envelope.recipient)
-        .values(last_seq=envelope.seq, head=envelope.chain_hash())
-    )
-    return envelope
+    return int(stream.last_seq), str(stream.head)
+
+
+def _row(envelope: Envelope, now: datetime) -> dict[str, Any]:
+    return {
+        "event_id": envelope.id,
+        "recipient": envelope.recipient,
+        "seq": envelope.seq,
+        "type": envelope.type,
+        "subject": envelope.subject,
+        "correlation": envelope.correlation,
+        "chain_hash": envelope.chain_hash(),
+        "envelope": envelope.wire_bytes(),
+        "status": "pending",
+        "created_at": now,
+        "published_at": None,
+        "delivered_at": None,
+    }
 
 
 async def pending(conn: AsyncConnection, limit: int) -> list[PendingEnvelope]:
