@@ -32,7 +32,13 @@ from services.registry.model import (
     State,
     WrongParty,
 )
-from services.registry.queries import OverdueKind, ProxyRequestView, get_request, overdue
+from services.registry.queries import (
+    OverdueKind,
+    ProxyRequestView,
+    get_request,
+    list_requests,
+    overdue,
+)
 from services.store.database import Database
 from services.store.tables import inbox, outbox, quarantine
 from tests.support.databases import drop_postgres, open_store
@@ -299,6 +305,26 @@ async def test_the_requesting_window_cannot_answer_its_own_request(pair):
         await c.accept_request(dalang.node, accept)
     async with dalang.node.db.transaction() as conn:
         assert [r.type for r in await pending(conn, 10)] == ["registry.proxy_requested"]
+
+
+async def test_requests_are_listed_by_state_most_recently_changed_first_on_both_nodes(pair):
+    dalang, qianfeng, clock = pair
+    first = await c.file_request(dalang.node, _filing(), dalang.materials)
+    clock.advance(days=1)
+    second = await c.file_request(dalang.node, _filing(), dalang.materials)
+    await exchange(dalang, qianfeng, second.request_id)
+    clock.advance(days=1)
+    accept = c.AcceptRequest(request_id=first.request_id, handling_clerk=REGISTRAR)
+    await c.accept_request(qianfeng.node, accept)
+    await exchange(qianfeng, dalang, first.request_id)
+    for window in (dalang, qianfeng):
+        async with window.node.db.transaction() as conn:
+            everything = await list_requests(conn)
+            waiting = await list_requests(conn, State.REQUESTED)
+        assert [r.request_id for r in everything] == [first.request_id, second.request_id]
+        assert [(r.request_id, r.applicant_name) for r in waiting] == [
+            (second.request_id, "Lao Huang")
+        ]
 
 
 async def test_a_step_the_request_does_not_allow_is_quarantined_by_the_partner(pair):
