@@ -155,8 +155,10 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    """The moment an envelope's `time` names; ValueError when it is not one."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+    """The moment an envelope's `time` (TIME_PATTERN) names; ValueError when it is not one."""
+    if re.fullmatch(TIME_PATTERN, text) is None:
+        raise ValueError(f"{text!r} is not YYYY-MM-DDTHH:MM:SS.mmmZ")
+    return datetime.fromisoformat(text)  # refuses 2026-02-30, hour 24 and second 60
 
 
 def signing_bytes(document: dict[str, Any]) -> bytes:
