@@ -134,3 +134,16 @@ def test_personal_data_in_clear_is_reported_before_a_schema_violation(exchange: 
 
     raw = resign(envelope, exchange.dalang.sig, data=with_data(envelope, reveal_and_break))
     assert _reason(exchange, raw) == "personal_data_in_clear"
+
+
+def test_every_reason_has_a_verification_test_that_expects_it() -> None:
+    tests = "".join(
+        p.read_text(encoding="utf-8")
+        for p in PROTOCOL.parents[1].glob("tests/unit/test_verification_*.py")
+    )
+    missing = [
+        r.__name__
+        for r in errors.REJECTIONS
+        if f"errors.{r.__name__}" not in tests and f'"{r.reason}"' not in tests
+    ]
+    assert missing == []
