@@ -222,7 +222,7 @@ async def _take_step(
         record = await records.load(conn, request_id)
         if record is None:
             raise UnknownRequest(request_id, model.event_type)
-        state = next_state(request_id, record.state, model.event_type)
+        state = next_state(request_id, record.state, model.event_type, sending=True)
         check_sender(model.event_type, node.jurisdiction, record.originator, record.home)
         recipient = record.partner_of(node.jurisdiction)
         check_onward(record.handling, recipient, record.originator, (record.home,))
@@ -235,7 +235,8 @@ async def _take_step(
             causation=record.last_event_id,
         )
         await HANDLERS[model.event_type](conn, verified)
-    return Recorded(request_id, verified.envelope.id, state)
+        after = await records.load(conn, request_id)
+    return Recorded(request_id, verified.envelope.id, after.state if after else state)
 
 
 async def _keep(materials: MaterialStore, file: MaterialFile) -> FileDigest:

@@ -18,6 +18,7 @@ from contracts.events.registry import (
     RegistryProxyRequestedV1,
     RegistryRejectedV1,
 )
+from services.bus.envelope import Envelope
 from services.bus.handlers import Handler
 from services.bus.verification import VerifiedEvent
 from services.registry import records
@@ -33,12 +34,12 @@ from services.registry.model import (
     State,
     UnknownRequest,
     WrongParty,
+    after_supply,
     check_due,
     check_materials,
     check_nothing_owed,
     check_sender,
     check_service,
-    check_supply,
     next_state,
     registry_day,
 )
@@ -69,6 +70,13 @@ async def _step(
     return record, state
 
 
+async def _note(
+    conn: AsyncConnection, record: RequestRecord, envelope: Envelope, summary: str
+) -> None:
+    seen = await records.home_seen(conn, envelope, record.home)
+    await records.note(conn, record.request_id, envelope, summary, seen)
+
+
 async def on_proxy_requested(conn: AsyncConnection, verified: VerifiedEvent) -> None:
     """A window filed a request for the applicant's home registry."""
     event, envelope = _as(RegistryProxyRequestedV1, verified.event), verified.envelope
@@ -87,7 +95,7 @@ async def on_proxy_requested(conn: AsyncConnection, verified: VerifiedEvent) -> 
     promised = [(p.name, date.fromisoformat(p.promised_on)) for p in event.materials_promised]
     await records.owe(conn, event.request_id, promised, records.PROMISED, envelope)
     summary = f"filed {service.code}: {len(supplied)} files, {len(promised)} promised"
-    await records.note(conn, event.request_id, envelope, summary)
+    await records.note(conn, event.request_id, envelope, summary, seen=0)
 
 
 async def on_accepted(conn: AsyncConnection, verified: VerifiedEvent) -> None:
@@ -105,19 +113,19 @@ async def on_accepted(conn: AsyncConnection, verified: VerifiedEvent) -> None:
         due_on=due_on,
         handling_clerk=event.handling_clerk.name,
     )
-    await records.note(conn, event.request_id, envelope, f"accepted, due {due_on}")
+    await _note(conn, record, envelope, f"accepted, due {due_on}")
 
 
 async def on_materials_requested(conn: AsyncConnection, verified: VerifiedEvent) -> None:
     """The home registry asks for more materials."""
     event, envelope = _as(RegistryMaterialsRequestedV1, verified.event), verified.envelope
-    _, state = await _step(conn, verified, event.request_id)
+    record, state = await _step(conn, verified, event.request_id)
     due_on = date.fromisoformat(event.due_on) if event.due_on else None
     owed = [(name, due_on) for name in dict.fromkeys(event.materials)]
     await records.owe(conn, event.request_id, owed, records.REQUESTED, envelope, event.reason)
     await records.advance(conn, event.request_id, state, envelope)
     names = ", ".join(name for name, _ in owed)
-    await records.note(conn, event.request_id, envelope, f"materials requested: {names}")
+    await _note(conn, record, envelope, f"materials requested: {names}")
 
 
 async def on_materials_supplied(conn: AsyncConnection, verified: VerifiedEvent) -> None:
@@ -125,19 +133,20 @@ async def on_materials_supplied(conn: AsyncConnection, verified: VerifiedEvent) 
     event, envelope = _as(RegistryMaterialsSuppliedV1, verified.event), verified.envelope
     record, state = await _step(conn, verified, event.request_id)
     names = [f.name for f in event.materials]
-    asked = await records.owed_names(conn, event.request_id, records.REQUESTED)
-    check_supply(record.state, asked, names)
+    seen = await records.home_seen(conn, envelope, record.home)
     await records.add_files(conn, event.request_id, event.materials, envelope)
-    await records.settle(conn, event.request_id, names, envelope)
+    await records.settle(conn, event.request_id, names, envelope, seen)
+    asked = await records.owed_names(conn, event.request_id, records.REQUESTED)
+    state = after_supply(record.state, state, asked_still_owed=bool(asked))
     await records.advance(conn, event.request_id, state, envelope)
     summary = f"materials supplied: {', '.join(dict.fromkeys(names))}"
-    await records.note(conn, event.request_id, envelope, summary)
+    await records.note(conn, event.request_id, envelope, summary, seen)
 
 
 async def on_completed(conn: AsyncConnection, verified: VerifiedEvent) -> None:
     """The home registry performed the service; the document comes back."""
     event, envelope = _as(RegistryCompletedV1, verified.event), verified.envelope
-    _, state = await _step(conn, verified, event.request_id)
+    record, state = await _step(conn, verified, event.request_id)
     check_nothing_owed(await records.owed_names(conn, event.request_id))
     await records.advance(
         conn,
@@ -149,14 +158,13 @@ async def on_completed(conn: AsyncConnection, verified: VerifiedEvent) -> None:
         result_delivery=event.delivery,
         tracking_number=event.tracking_number,
     )
-    summary = f"completed: {event.result_reference} by {event.delivery}"
-    await records.note(conn, event.request_id, envelope, summary)
+    await _note(conn, record, envelope, f"completed: {event.result_reference} by {event.delivery}")
 
 
 async def on_rejected(conn: AsyncConnection, verified: VerifiedEvent) -> None:
     """The home registry cannot perform the service."""
     event, envelope = _as(RegistryRejectedV1, verified.event), verified.envelope
-    _, state = await _step(conn, verified, event.request_id)
+    record, state = await _step(conn, verified, event.request_id)
     await records.advance(
         conn,
         event.request_id,
@@ -165,7 +173,7 @@ async def on_rejected(conn: AsyncConnection, verified: VerifiedEvent) -> None:
         rejected_on=date.fromisoformat(event.rejected_on),
         rejection_reason=event.reason,
     )
-    await records.note(conn, event.request_id, envelope, "rejected")
+    await _note(conn, record, envelope, "rejected")
 
 
 HANDLERS: dict[str, Handler] = {

@@ -42,8 +42,16 @@ TRANSITIONS: dict[tuple[State | None, str], State] = {
     (State.ACCEPTED, REJECTED): State.REJECTED,
     (State.MATERIALS_REQUESTED, MATERIALS_SUPPLIED): State.ACCEPTED,
     (State.MATERIALS_REQUESTED, REJECTED): State.REJECTED,
+    (State.COMPLETED, MATERIALS_SUPPLIED): State.COMPLETED,
+    (State.REJECTED, MATERIALS_SUPPLIED): State.REJECTED,
 }
 """(state before, event type) -> state after; `None` is a request not yet on file."""
+
+CROSSING: frozenset[tuple[State | None, str]] = frozenset(
+    {(State.COMPLETED, MATERIALS_SUPPLIED), (State.REJECTED, MATERIALS_SUPPLIED)}
+)
+"""Steps taken only as received: a supply that crossed the answer on the wire is recorded
+(the window applied it before the answer reached it), but no node sends one to a final request."""
 
 FINAL = frozenset({State.COMPLETED, State.REJECTED})
 
@@ -125,12 +133,6 @@ class PromiseRefused(RegistryRefusal):
     reason = "registry_promise_refused"
 
 
-class SupplyIncomplete(RegistryRefusal):
-    """A supply in answer to a request for materials leaves some of them out."""
-
-    reason = "registry_supply_incomplete"
-
-
 class MaterialsOutstanding(RegistryRefusal):
     """The service cannot be completed while materials are still owed."""
 
@@ -143,10 +145,15 @@ class DueBeyondTimeLimit(RegistryRefusal):
     reason = "registry_due_beyond_limit"
 
 
-def next_state(request_id: str, state: State | None, event_type: str) -> State:
-    """The state after `event_type`; raises IllegalStep (UnknownRequest with no request)."""
+def next_state(
+    request_id: str, state: State | None, event_type: str, sending: bool = False
+) -> State:
+    """The state after `event_type`; raises IllegalStep (UnknownRequest with no request).
+
+    `sending`: the step is this node's own, so a step taken only as received is refused.
+    """
     after = TRANSITIONS.get((state, event_type))
-    if after is not None:
+    if after is not None and not (sending and (state, event_type) in CROSSING):
         return after
     if state is None:
         raise UnknownRequest(request_id, event_type)
@@ -199,13 +206,11 @@ def check_materials(
         )
 
 
-def check_supply(state: State, asked: Iterable[str], supplied: Iterable[str]) -> None:
-    """In answer to a request for materials, every material asked for comes at once."""
-    if state is not State.MATERIALS_REQUESTED:
-        return
-    left = sorted(set(asked) - set(supplied))
-    if left:
-        raise SupplyIncomplete(f"materials asked for and not supplied: {', '.join(left)}")
+def after_supply(before: State, after: State, asked_still_owed: bool) -> State:
+    """A request for materials stays open until every material asked for is in."""
+    if before is State.MATERIALS_REQUESTED and asked_still_owed:
+        return State.MATERIALS_REQUESTED
+    return after
 
 
 def check_nothing_owed(owed: Iterable[str]) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.agreement import HandlingCode
@@ -110,11 +110,18 @@ async def open_request(
 async def advance(
     conn: AsyncConnection, request_id: str, state: State, envelope: Envelope, **values: Any
 ) -> None:
-    """Move the request to `state` after `envelope`, with the step's own columns."""
+    """Move the request to `state` after `envelope`, with the step's own columns.
+
+    `updated_at` is the newest event time (the same on both nodes whatever order crossing
+    steps arrive in); `last_event_id` is the event applied last here, which the next step
+    from here names as its causation.
+    """
+    t = registry_requests.c
+    newest = case((t.updated_at < envelope.sent_at, envelope.sent_at), else_=t.updated_at)
     await conn.execute(
         update(registry_requests)
-        .where(registry_requests.c.request_id == request_id)
-        .values(state=state.value, last_event_id=envelope.id, updated_at=envelope.sent_at, **values)
+        .where(t.request_id == request_id)
+        .values(state=state.value, last_event_id=envelope.id, updated_at=newest, **values)
     )
 
 
@@ -146,6 +153,7 @@ async def owe(
     reason: str | None = None,
 ) -> None:
     """Record materials owed (promised at filing, or requested by the home registry)."""
+    since_seq = envelope.seq if basis == REQUESTED else 0
     for name, due_on in owed:
         await conn.execute(
             registry_owed.insert().values(
@@ -153,6 +161,7 @@ async def owe(
                 name=name,
                 since_event_id=envelope.id,
                 basis=basis,
+                since_seq=since_seq,
                 due_on=due_on,
                 reason=reason,
             )
@@ -169,18 +178,42 @@ async def owed_names(conn: AsyncConnection, request_id: str, basis: str | None =
 
 
 async def settle(
-    conn: AsyncConnection, request_id: str, names: Iterable[str], envelope: Envelope
+    conn: AsyncConnection, request_id: str, names: Iterable[str], envelope: Envelope, seen: int
 ) -> None:
-    """Materials supplied settle whatever was owed under the same name."""
+    """A supply settles what was owed under the same names, as far as its window had seen."""
     t = registry_owed.c
     await conn.execute(
         update(registry_owed)
-        .where(t.request_id == request_id, t.name.in_(set(names)), t.settled_event_id.is_(None))
+        .where(
+            t.request_id == request_id,
+            t.name.in_(set(names)),
+            t.settled_event_id.is_(None),
+            t.since_seq <= seen,
+        )
         .values(settled_event_id=envelope.id, settled_on=registry_day(envelope.sent_at))
     )
 
 
-async def note(conn: AsyncConnection, request_id: str, envelope: Envelope, summary: str) -> None:
+async def home_seen(conn: AsyncConnection, envelope: Envelope, home: str) -> int:
+    """The newest home registry event (its seq) the sender had applied when it sent `envelope`.
+
+    A home event has seen itself; a window event has seen what the event it follows (its
+    causation) had seen: both nodes hold that row, so both compute the same number.
+    """
+    if envelope.source == home:
+        return envelope.seq
+    if envelope.causation is None:
+        return 0
+    t = registry_timeline.c
+    found = (
+        await conn.execute(select(t.home_seen).where(t.event_id == envelope.causation))
+    ).scalar_one_or_none()
+    return int(found or 0)
+
+
+async def note(
+    conn: AsyncConnection, request_id: str, envelope: Envelope, summary: str, seen: int
+) -> None:
     """Append the step to the request's timeline (identical on both nodes)."""
     await conn.execute(
         registry_timeline.insert().values(
@@ -189,6 +222,9 @@ async def note(conn: AsyncConnection, request_id: str, envelope: Envelope, summa
             type=envelope.type,
             time=envelope.time,
             source=envelope.source,
+            seq=envelope.seq,
+            causation=envelope.causation,
+            home_seen=seen,
             summary=summary[:200],
         )
     )

@@ -1,6 +1,6 @@
 """The registry flow's tables (migration 0004 creates them; this is their shape)."""
 
-from sqlalchemy import Column, Date, DateTime, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, String, Table, Text
 
 from services.store.tables import metadata
 
@@ -34,7 +34,7 @@ registry_requests = Table(
     Column("tracking_number", String(100)),
     Column("rejection_reason", Text),
     Column("first_event_id", String(36), nullable=False),
-    Column("last_event_id", String(36), nullable=False),
+    Column("last_event_id", String(36), nullable=False),  # applied last here: next causation
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -58,6 +58,9 @@ registry_owed = Table(
     Column("name", String(200), primary_key=True),
     Column("since_event_id", String(36), primary_key=True),  # the promise or the request
     Column("basis", String(16), nullable=False),  # promised | requested
+    # The asking event's seq in the home -> window stream (0 for a promise): a supply settles
+    # only what its window had seen, so the order the two nodes apply crossing steps in is moot.
+    Column("since_seq", BigInteger, nullable=False),
     Column("due_on", Date),
     Column("reason", Text),
     Column("settled_event_id", String(36)),
@@ -73,6 +76,10 @@ registry_timeline = Table(
     Column("type", String(64), nullable=False),
     Column("time", String(24), nullable=False),  # the envelope's time, as signed
     Column("source", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),  # in its sender -> recipient stream
+    Column("causation", String(36)),
+    # The newest home registry event (by its seq) the sender had applied when it sent this one.
+    Column("home_seen", BigInteger, nullable=False),
     Column("summary", String(200), nullable=False),
 )
 Index("registry_timeline_request", registry_timeline.c.request_id, registry_timeline.c.time)

@@ -2,7 +2,7 @@
 directly from one node's outbox to the other's inbox, as the relay and JetStream would."""
 
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -450,3 +450,65 @@ async def test_a_third_bureau_learns_nothing_of_a_request_and_cannot_step_into_i
         (Outcome.QUARANTINED, "registry_wrong_party")
     ]
     assert await qianfeng.view(ours.request_id) == before
+
+
+async def cross(one: Window, other: Window, request_id: str):
+    """Both sides acted before hearing from each other: deliver both ways, then both views."""
+    receipts = await deliver(one, other) + await deliver(other, one)
+    assert receipts and {r.outcome for r in receipts} == {Outcome.APPLIED}
+    views = await one.view(request_id), await other.view(request_id)
+    assert None not in views
+    return views
+
+
+def _facts(view: ProxyRequestView) -> ProxyRequestView:
+    """What both nodes must agree on: all but the event each applied last (its next causation)."""
+    return replace(view, last_event_id="")
+
+
+async def test_a_supply_crossing_a_request_for_the_same_material_leaves_both_nodes_agreeing(pair):
+    dalang, qianfeng, clock = pair
+    promise = PromisedMaterial(name="photo_receipt", promised_on="2026-05-27")
+    filing = _filing(files=_files("id_card", "household_register"), promised=[promise])
+    rid = (await c.file_request(dalang.node, filing, dalang.materials)).request_id
+    await exchange(dalang, qianfeng, rid)
+    await c.accept_request(qianfeng.node, c.AcceptRequest(request_id=rid, handling_clerk=REGISTRAR))
+    await exchange(qianfeng, dalang, rid)
+
+    # The registry asks for the promised photo while the window is already sending it.
+    ask = c.RequestMaterials(request_id=rid, materials=["photo_receipt"], reason="It is late.")
+    asked = await c.request_materials(qianfeng.node, ask)
+    clock.advance(days=1)  # the supply is newer, yet Dalang applies it before the request
+    sent = c.SupplyMaterials(request_id=rid, files=_files("photo_receipt"))
+    crossing = await c.supply_materials(dalang.node, sent, dalang.materials)
+    at_dalang, at_qianfeng = await cross(dalang, qianfeng, rid)
+
+    assert _facts(at_dalang) == _facts(at_qianfeng)
+    assert at_dalang.summary.state is State.MATERIALS_REQUESTED
+    owed = {(o.basis, o.since_event_id): o.settled_event_id for o in at_dalang.owed}
+    assert owed == {
+        ("promised", at_dalang.first_event_id): crossing.event_id,
+        ("requested", asked.event_id): None,
+    }
+
+    answer = c.SupplyMaterials(request_id=rid, files=_files("photo_receipt"))
+    answered = await c.supply_materials(dalang.node, answer, dalang.materials)
+    final = await exchange(dalang, qianfeng, rid)
+    assert answered.state is final.summary.state is State.ACCEPTED
+    assert {o.settled_event_id for o in final.owed if o.basis == "requested"} == {answered.event_id}
+
+
+async def test_a_supply_crossing_a_rejection_is_recorded_on_both_nodes(pair):
+    dalang, qianfeng, _ = pair
+    rid = (await c.file_request(dalang.node, _filing(), dalang.materials)).request_id
+    await exchange(dalang, qianfeng, rid)
+    reject = c.RejectRequest(request_id=rid, reason="Not registered in Qianfeng.")
+    await c.reject_request(qianfeng.node, reject)
+    extra = c.SupplyMaterials(request_id=rid, files=_files("purpose_statement"))
+    await c.supply_materials(dalang.node, extra, dalang.materials)
+    at_dalang, at_qianfeng = await cross(dalang, qianfeng, rid)
+
+    assert _facts(at_dalang) == _facts(at_qianfeng)
+    assert at_dalang.summary.state is State.REJECTED and len(at_dalang.files) == 4
+    with pytest.raises(IllegalStep, match="is rejected"):
+        await c.supply_materials(dalang.node, extra, dalang.materials)

@@ -14,6 +14,7 @@ from services.registry.handlers import HANDLERS
 from services.registry.model import (
     ACCEPTED,
     COMPLETED,
+    CROSSING,
     MATERIALS_REQUESTED,
     MATERIALS_SUPPLIED,
     REJECTED,
@@ -27,16 +28,15 @@ from services.registry.model import (
     PromiseRefused,
     Side,
     State,
-    SupplyIncomplete,
     UnknownRequest,
     UnknownService,
     WrongParty,
+    after_supply,
     check_due,
     check_materials,
     check_nothing_owed,
     check_sender,
     check_service,
-    check_supply,
     due_date,
     next_state,
     registry_day,
@@ -68,9 +68,23 @@ def test_every_step_the_table_lacks_is_refused_with_a_typed_error(state, event_t
     assert "R-1" in str(refused.value) and event_type in str(refused.value)
 
 
-def test_a_final_request_takes_no_further_step():
+def test_a_final_request_takes_only_a_supply_that_crossed_its_answer():
     for final in (State.COMPLETED, State.REJECTED):
-        assert not [e for (s, e) in TRANSITIONS if s is final]
+        assert [e for (s, e) in TRANSITIONS if s is final] == [MATERIALS_SUPPLIED]
+        assert next_state("R-1", final, MATERIALS_SUPPLIED) is final
+        assert (final, MATERIALS_SUPPLIED) in CROSSING
+
+
+@pytest.mark.parametrize(("state", "event_type"), sorted(CROSSING), ids=str)
+def test_no_node_sends_a_step_that_is_taken_only_as_received(state, event_type):
+    with pytest.raises(IllegalStep, match="not allowed"):
+        next_state("R-1", state, event_type, sending=True)
+
+
+@pytest.mark.parametrize(("step", "after"), list(TRANSITIONS.items()), ids=str)
+def test_every_other_allowed_step_may_be_sent(step, after):
+    if step not in CROSSING:
+        assert next_state("R-1", *step, sending=True) is after
 
 
 def test_the_flow_reaches_every_state_from_filing():
@@ -133,17 +147,16 @@ def test_a_time_limit_other_than_the_catalogues_is_refused():
         check_service(service, 30)
 
 
-def test_an_answer_to_a_request_for_materials_must_bring_all_of_them():
-    check_supply(
-        State.MATERIALS_REQUESTED, ["id_card", "photo_receipt"], ["photo_receipt", "id_card"]
-    )
-    with pytest.raises(SupplyIncomplete, match="id_card"):
-        check_supply(State.MATERIALS_REQUESTED, ["id_card", "photo_receipt"], ["photo_receipt"])
+def test_a_request_for_materials_stays_open_until_every_material_asked_for_is_in():
+    before, after = State.MATERIALS_REQUESTED, State.ACCEPTED
+    assert after_supply(before, after, asked_still_owed=True) is State.MATERIALS_REQUESTED
+    assert after_supply(before, after, asked_still_owed=False) is State.ACCEPTED
 
 
-def test_promised_materials_may_come_one_at_a_time_outside_a_request_for_materials():
-    check_supply(State.ACCEPTED, ["id_card"], ["photo_receipt"])
-    check_supply(State.REQUESTED, [], ["photo_receipt"])
+def test_a_supply_outside_a_request_for_materials_keeps_the_tables_state():
+    for before in (State.REQUESTED, State.ACCEPTED, State.REJECTED):
+        after = next_state("R-1", before, MATERIALS_SUPPLIED)
+        assert after_supply(before, after, asked_still_owed=True) is after
 
 
 def test_completion_needs_nothing_owed():

@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(200), primary_key=True),
         sa.Column("since_event_id", sa.String(36), primary_key=True),
         sa.Column("basis", sa.String(16), nullable=False),
+        sa.Column("since_seq", sa.BigInteger, nullable=False),
         sa.Column("due_on", sa.Date),
         sa.Column("reason", sa.Text),
         sa.Column("settled_event_id", sa.String(36)),
@@ -79,6 +80,9 @@ def upgrade() -> None:
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("time", sa.String(24), nullable=False),
         sa.Column("source", sa.String(64), nullable=False),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+        sa.Column("causation", sa.String(36)),
+        sa.Column("home_seen", sa.BigInteger, nullable=False),
         sa.Column("summary", sa.String(200), nullable=False),
     )
     op.create_index("registry_timeline_request", "registry_timeline", ["request_id", "time"])
