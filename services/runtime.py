@@ -6,8 +6,9 @@ ends it, draining NATS so that acknowledged work is not cut off.
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import nats
 from nats.aio.client import Client as NatsClient
@@ -34,6 +35,19 @@ HandlerTables = Callable[[Node], Mapping[str, Handler]]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+async def supervised(name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a node loop for ever: an unexpected failure is logged with its traceback and the
+    loop restarted after a pause, so one bad moment never silently stops delivery."""
+    while True:
+        try:
+            await loop()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s loop failed; restarting in 1 s", name)
+            await asyncio.sleep(1.0)
 
 
 class NodeRuntime:
@@ -88,9 +102,11 @@ class NodeRuntime:
         relay = Relay(db, js, s.jurisdiction, self.clock, node.published, s.relay_batch)
         receiver = Receiver(consumer, inbox)
         self.tasks = [
-            asyncio.create_task(relay.run(), name="relay"),
-            asyncio.create_task(receiver.run(), name="receiver"),
-            asyncio.create_task(self._receipts(node), name="receipts"),
+            asyncio.create_task(supervised("relay", relay.run), name="relay"),
+            asyncio.create_task(supervised("receiver", receiver.run), name="receiver"),
+            asyncio.create_task(
+                supervised("receipts", lambda: self._receipts(node)), name="receipts"
+            ),
         ]
         return node
 

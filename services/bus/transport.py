@@ -327,7 +327,7 @@ class DurableConsumer:
         """Up to `batch` deliveries; an empty list if none came within `timeout` seconds."""
         try:
             msgs = await self._subscription.fetch(batch, timeout=timeout)
-        except nats.errors.TimeoutError:
+        except TimeoutError:  # nats-py raises both its own and asyncio's on an empty fetch
             return []
         except nats.errors.Error as failed:
             raise TransportError(f"fetch from {self.stream}/{self.name}: {failed}") from failed
@@ -419,7 +419,7 @@ async def _read_until(
     while True:
         try:
             msgs = await subscription.fetch(batch, timeout=timeout)
-        except nats.errors.TimeoutError:
+        except TimeoutError:  # nats-py raises both its own and asyncio's on an empty fetch
             return found
         except nats.errors.Error as failed:
             raise TransportError(f"replay read: {failed}") from failed
