@@ -94,8 +94,8 @@ class NodeRuntime:
             Partner(p.jurisdiction, None if p.domain == s.js_domain else p.domain)
             for p in s.partners
         ]
-        await ensure_outbound_stream(js, s.jurisdiction)
-        await ensure_inbound_stream(js, s.jurisdiction, partners)
+        await ensure_outbound_stream(js, s.jurisdiction, replicas=s.stream_replicas)
+        await ensure_inbound_stream(js, s.jurisdiction, partners, replicas=s.stream_replicas)
         consumer = await DurableConsumer.bind(
             js, inbound_stream(s.jurisdiction), consumer_name(s.jurisdiction)
         )
@@ -118,7 +118,7 @@ class NodeRuntime:
             await self.embedded.start()
             url = self.embedded.url
         self.nc = await nats.connect(
-            url,
+            servers=[u.strip() for u in url.split(",")],
             name=f"fengqiao-{s.jurisdiction}",
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,

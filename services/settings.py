@@ -33,9 +33,14 @@ class NodeSettings(BaseSettings):
         default=None, description="default: SQLite file <data_dir>/<jurisdiction>.db"
     )
     nats_url: str | None = Field(
-        default=None, description="default: start an embedded nats-server in <data_dir>"
+        default=None,
+        description="one URL, or several comma-separated (a cluster); "
+        "default: start an embedded nats-server in <data_dir>",
     )
     js_domain: str = Field(default="", description="this region's JetStream domain")
+    stream_replicas: int = Field(
+        default=1, ge=1, le=5, description="3 where the region runs a 3-node JetStream cluster"
+    )
     partners: list[Partner] = []
     agreements: list[Path] = Field(default_factory=lambda: sorted(AGREEMENTS_DIR.glob("*.yaml")))
     keys_dir: Path | None = Field(default=None, description="default: <data_dir>/keys")
