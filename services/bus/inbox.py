@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import EnvelopeRejected, ReplayedEnvelope, SequenceGap
@@ -19,7 +19,7 @@ from services.bus.handlers import Handler, NotApplicable
 from services.bus.inbox_batch import Batch, claimed
 from services.bus.verification import Verifier
 from services.store.database import Database
-from services.store.tables import held
+from services.store.tables import held, inbox
 
 Clock = Callable[[], datetime]
 Item = tuple[bytes, int | None]
@@ -119,3 +119,28 @@ class Inbox:
                     delete(held).where(held.c.sender == sender, held.c.seq == position.seq + 1)
                 )
                 await self._settle(batch, raw, None)
+
+    async def readmit(self, raw: bytes) -> Receipt:
+        """Apply again an authentic envelope that was quarantined after taking its stream place
+        (not permitted, unknown contract, refused by its handler): after an amendment, say."""
+        async with self.db.transaction() as conn:
+            envelope, agreement = self.verifier.authenticate(raw, self.clock())
+            row = (
+                await conn.execute(select(inbox.c.status).where(inbox.c.event_id == envelope.id))
+            ).one_or_none()
+            if row is None or row.status != "quarantined":
+                raise NotReadmissible(f"event {envelope.id} did not take its place in its stream")
+            try:
+                verified = self.verifier.admit(envelope, agreement)
+                async with conn.begin_nested():
+                    await self.apply(conn, verified)
+            except (EnvelopeRejected, NotApplicable) as err:
+                return Receipt(Outcome.QUARANTINED, err.reason)
+            await conn.execute(
+                update(inbox).where(inbox.c.event_id == envelope.id).values(status="applied")
+            )
+        return Receipt(Outcome.APPLIED)
+
+
+class NotReadmissible(Exception):
+    """Only envelopes that took their stream place can be re-admitted; others are received anew."""

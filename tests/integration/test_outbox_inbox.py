@@ -280,3 +280,48 @@ async def test_cumulative_receipt_travels_back_and_marks_the_senders_envelopes_d
 
 async def _noop() -> None:
     return None
+
+
+async def test_unpermitted_event_is_redriven_and_applied_after_the_agreement_is_amended(pair):
+    from services.bus.quarantine import list_entries, redrive
+
+    sender, receiver = pair
+    parties = [DALANG, QIANFENG]
+    personal = {"dispute.reported": ["parties[].id_number"]}
+    v1 = sign_document(
+        agreement_document(parties, [flow("dispute.reported", [QIANFENG])], personal), parties
+    )
+    v2 = sign_document(
+        agreement_document(parties, [flow("dispute.reported", parties)], personal, version=2),
+        parties,
+    )
+    wire = await _send(sender, 1)
+    assert (await _inbox(receiver, agreement=AgreementBook([v1])).receive(wire)).reason == (
+        "not_permitted"
+    )
+    async with receiver.transaction() as conn:
+        [entry] = await list_entries(conn)
+    assert (entry.reason, entry.status) == ("not_permitted", "held")
+    still = await redrive(_inbox(receiver, agreement=AgreementBook([v1])), entry.id)
+    assert still.outcome == Outcome.QUARANTINED
+    amended = await redrive(_inbox(receiver, agreement=AgreementBook([v1, v2])), entry.id)
+    assert amended.outcome == Outcome.APPLIED
+    assert await _count(receiver, effects) == 1
+    async with receiver.transaction() as conn:
+        assert await list_entries(conn) == []
+        assert [e.status for e in await list_entries(conn, status=None)] == ["redriven"]
+
+
+async def test_redriving_a_forged_envelope_changes_nothing(pair):
+    from services.bus.quarantine import list_entries, redrive
+
+    sender, receiver = pair
+    wire = (await _send(sender, 1)).replace(b"Unpaid wages.", b"Unpaid wages!")
+    inbox = _inbox(receiver)
+    await inbox.receive(wire)
+    async with receiver.transaction() as conn:
+        [entry] = await list_entries(conn)
+    assert (await redrive(inbox, entry.id)).reason == "bad_signature"
+    async with receiver.transaction() as conn:
+        assert len(await list_entries(conn, status=None)) == 1
+    assert await _count(receiver, effects) == 0
