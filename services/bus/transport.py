@@ -320,7 +320,7 @@ class DurableConsumer:
         except nats.js.errors.NotFoundError as missing:
             raise StreamMissing(f"{stream}: {missing.description}") from missing
         except nats.errors.Error as failed:
-            raise TransportError(f"consumer {name} on {stream}: {failed}") from failed
+            raise JetStreamUnavailable(f"consumer {name} on {stream}: {failed}") from failed
         return cls(subscription, stream, name, max_deliver)
 
     async def fetch(self, batch: int = 100, timeout: float = 1.0) -> list[Delivery]:
@@ -330,7 +330,9 @@ class DurableConsumer:
         except TimeoutError:  # nats-py raises both its own and asyncio's on an empty fetch
             return []
         except nats.errors.Error as failed:
-            raise TransportError(f"fetch from {self.stream}/{self.name}: {failed}") from failed
+            raise JetStreamUnavailable(
+                f"fetch from {self.stream}/{self.name}: {failed}"
+            ) from failed
         return [self._delivery(msg) for msg in msgs]
 
     async def deliveries(self, batch: int = 100, idle: float = 1.0) -> AsyncIterator[Delivery]:
@@ -404,7 +406,7 @@ async def replay(
     except nats.js.errors.NotFoundError as missing:
         raise StreamMissing(f"{stream}: {missing.description}") from missing
     except nats.errors.Error as failed:
-        raise TransportError(f"replay of {stream}: {failed}") from failed
+        raise JetStreamUnavailable(f"replay of {stream}: {failed}") from failed
     try:
         return await _read_until(subscription, last_seq, batch, timeout)
     finally:
@@ -422,7 +424,7 @@ async def _read_until(
         except TimeoutError:  # nats-py raises both its own and asyncio's on an empty fetch
             return found
         except nats.errors.Error as failed:
-            raise TransportError(f"replay read: {failed}") from failed
+            raise JetStreamUnavailable(f"replay read: {failed}") from failed
         for msg in msgs:
             seq = msg.metadata.sequence.stream
             if seq > last_seq:
