@@ -47,6 +47,7 @@ async def publish_retried(js: JetStreamContext, batch: list[Outgoing]) -> list[P
 
 async def stream_leader(js: JetStreamContext) -> str:
     info = await retried(lambda: js.stream_info(OUT))
+    assert info.cluster is not None
     return str(info.cluster.leader)
 
 
@@ -59,6 +60,7 @@ async def test_the_cluster_keeps_accepting_without_a_pause_when_a_follower_is_ki
         await publish_retried(js, events(0, 500))
         leader = await stream_leader(js)
         # Not the server this client is on either: that would test the client's reconnect.
+        assert nc.connected_url is not None
         connected = nc.connected_url.port
         follower = next(
             node
