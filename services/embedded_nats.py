@@ -94,7 +94,9 @@ class EmbeddedNats:
             if self.process is not None and self.process.poll() is not None:
                 raise NatsServerUnavailable(f"nats-server exited; see {self.workdir}")
             try:
-                nc = await nats.connect(self.url, connect_timeout=1, allow_reconnect=False)
+                nc = await nats.connect(
+                    self.url, connect_timeout=1, allow_reconnect=False, error_cb=_not_yet
+                )
             except (OSError, nats.errors.Error):
                 await asyncio.sleep(0.1)
                 continue
@@ -110,3 +112,7 @@ class EmbeddedNats:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+async def _not_yet(_error: Exception) -> None:
+    """While the server starts, refused connections are expected: not worth a traceback."""

@@ -6,31 +6,24 @@ ends it, draining NATS so that acknowledged work is not cut off.
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
 import nats
 from nats.aio.client import Client as NatsClient
 
-from contracts.agreement import AgreementBook
-from contracts.catalogue import default_registry
-from services.bus.handlers import Handler, dispatcher
-from services.bus.inbox import Inbox
-from services.bus.receipts import issue_receipts, receipt_handler
+from services.bootstrap import HandlerTables, flow_handlers, open_node
+from services.bus.receipts import issue_receipts
 from services.bus.receiver import Receiver, consumer_name
 from services.bus.relay import Relay
 from services.bus.topology import Partner, inbound_stream
 from services.bus.transport import DurableConsumer, ensure_inbound_stream, ensure_outbound_stream
-from services.bus.verification import Verifier
 from services.embedded_nats import EmbeddedNats
-from services.keyring import load_keyring
 from services.node import Node
 from services.settings import NodeSettings
-from services.store.database import Database
 
 log = logging.getLogger(__name__)
-HandlerTables = Callable[[Node], Mapping[str, Handler]]
 
 
 def utc_now() -> datetime:
@@ -56,7 +49,7 @@ class NodeRuntime:
     def __init__(
         self,
         settings: NodeSettings,
-        flow_handlers: HandlerTables | None = None,
+        flow_handlers: HandlerTables = flow_handlers,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.settings = settings
@@ -76,19 +69,9 @@ class NodeRuntime:
     async def start(self) -> Node:
         """Open the store, connect to NATS, declare the streams and start the loops."""
         s = self.settings
-        s.data_dir.mkdir(parents=True, exist_ok=True)
-        book = AgreementBook.from_paths(s.agreements)
-        keys = load_keyring(s.key_directory, s.jurisdiction)
-        db = Database.open(s.store_url)
-        await db.migrate()
-        node = self._node = Node(s.jurisdiction, book, keys.signer, db, self.clock)
-        handlers = {"bus.receipt": receipt_handler(s.jurisdiction, self.clock)}
-        if self.flow_handlers is not None:
-            handlers |= self.flow_handlers(node)
-        verifier = Verifier(
-            s.jurisdiction, book, default_registry(), keys.encryption, s.max_envelope_bytes
-        )
-        inbox = Inbox(db, verifier, dispatcher(handlers), self.clock)
+        parts = await open_node(s, self.clock, self.flow_handlers)
+        node = self._node = parts.node
+        db, inbox = node.db, parts.inbox
         js = await self._connect()
         partners = [
             Partner(p.jurisdiction, None if p.domain == s.js_domain else p.domain)

@@ -2,11 +2,13 @@
 
 import typer
 
-from gateway.cli import agreement, keys
+from gateway.cli import agreement, keys, node, quarantine
 
 COMMAND_GROUPS: dict[str, typer.Typer] = {
     "keys": keys.app,
     "agreement": agreement.app,
+    "node": node.app,
+    "quarantine": quarantine.app,
 }
 """Each group is a Typer app in its own module (node, demo, report, log, replay, users: later)."""
 

@@ -1,0 +1,63 @@
+"""Build a node's parts from its settings: the store, the keys, the handler table, the inbox.
+
+Nothing is built at import time. The runtime (with NATS) and the command line (without) share
+these functions, so an operator's `fengqiao quarantine redrive` applies exactly what the node would.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from contracts.agreement import AgreementBook
+from contracts.catalogue import default_registry
+from services.bus.handlers import Handler, dispatcher
+from services.bus.inbox import Inbox
+from services.bus.receipts import receipt_handler
+from services.bus.verification import Verifier
+from services.keyring import Keyring, load_keyring
+from services.node import Node
+from services.registry.handlers import HANDLERS as REGISTRY_HANDLERS
+from services.settings import NodeSettings
+from services.store.database import Database
+
+HandlerTables = Callable[[Node], Mapping[str, Handler]]
+FLOW_HANDLER_TABLES: tuple[Mapping[str, Handler], ...] = (REGISTRY_HANDLERS,)
+"""Every cooperation flow's table of handlers, one handler per event type."""
+
+
+def flow_handlers(node: Node) -> dict[str, Handler]:
+    """The flows' handlers, merged; an event type claimed twice is a bug."""
+    merged: dict[str, Handler] = {}
+    for table in FLOW_HANDLER_TABLES:
+        twice = merged.keys() & table.keys()
+        if twice:
+            raise ValueError(f"event types with two handlers: {sorted(twice)}")
+        merged |= table
+    return merged
+
+
+@dataclass
+class NodeParts:
+    node: Node
+    keys: Keyring
+    inbox: Inbox
+
+
+async def open_node(
+    settings: NodeSettings,
+    clock: Callable[[], datetime],
+    handler_tables: HandlerTables = flow_handlers,
+) -> NodeParts:
+    """Open and migrate the store, load agreements and keys, and assemble the inbox."""
+    s = settings
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    book = AgreementBook.from_paths(s.agreements)
+    keys = load_keyring(s.key_directory, s.jurisdiction)
+    db = Database.open(s.store_url)
+    await db.migrate()
+    node = Node(s.jurisdiction, book, keys.signer, db, clock)
+    handlers = {"bus.receipt": receipt_handler(s.jurisdiction, clock)} | dict(handler_tables(node))
+    verifier = Verifier(
+        s.jurisdiction, book, default_registry(), keys.encryption, s.max_envelope_bytes
+    )
+    return NodeParts(node, keys, Inbox(db, verifier, dispatcher(handlers), clock))
