@@ -25,8 +25,8 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -m unit
 
-run: $(STAMP) ## one node for one jurisdiction
-	@echo "make run: the node is not built yet (issue: the bus)"; exit 1
+run: $(STAMP) ## one node for one jurisdiction (deploy/node.example.toml; CONFIG=... for another)
+	$(BIN)/fengqiao node run --config $(or $(CONFIG),deploy/node.example.toml)
 
 demo: $(STAMP) ## two regions, two nodes, the seed scenarios
 	@echo "make demo: the two-region demo is not built yet (issue: product surface)"; exit 1

@@ -14,6 +14,7 @@ import nats
 from nats.aio.client import Client as NatsClient
 
 from services.bootstrap import HandlerTables, flow_handlers, open_node
+from services.bus.gaps import GapRepair
 from services.bus.receipts import issue_receipts
 from services.bus.receiver import Receiver, consumer_name
 from services.bus.relay import Relay
@@ -72,7 +73,8 @@ class NodeRuntime:
         parts = await open_node(s, self.clock, self.flow_handlers)
         node = self._node = parts.node
         db, inbox = node.db, parts.inbox
-        js = await self._connect()
+        nc = await self._connect()
+        js = nc.jetstream()
         partners = [
             Partner(p.jurisdiction, None if p.domain == s.js_domain else p.domain)
             for p in s.partners
@@ -83,7 +85,15 @@ class NodeRuntime:
             js, inbound_stream(s.jurisdiction), consumer_name(s.jurisdiction)
         )
         relay = Relay(db, js, s.jurisdiction, self.clock, node.published, s.relay_batch)
-        receiver = Receiver(consumer, inbox)
+        gaps = GapRepair(
+            nc,
+            s.jurisdiction,
+            {p.jurisdiction: p.domain for p in partners},
+            inbox,
+            asyncio.get_running_loop().time,
+            s.gap_repair_after_s,
+        )
+        receiver = Receiver(consumer, inbox, gaps)
         self.tasks = [
             asyncio.create_task(supervised("relay", relay.run), name="relay"),
             asyncio.create_task(supervised("receiver", receiver.run), name="receiver"),
@@ -93,7 +103,7 @@ class NodeRuntime:
         ]
         return node
 
-    async def _connect(self) -> nats.js.JetStreamContext:
+    async def _connect(self) -> NatsClient:
         s = self.settings
         url = s.nats_url
         if url is None:
@@ -106,7 +116,7 @@ class NodeRuntime:
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
         )
-        return self.nc.jetstream()
+        return self.nc
 
     async def _receipts(self, node: Node) -> None:
         while True:

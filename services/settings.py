@@ -49,6 +49,9 @@ class NodeSettings(BaseSettings):
     relay_batch: int = 256
     receipt_every: int = 100
     receipt_interval_s: float = 1.0
+    gap_repair_after_s: float = Field(
+        default=5.0, description="how long a gap in a partner's stream may stay open"
+    )
     http_host: str = "127.0.0.1"
     http_port: int = 8080
 

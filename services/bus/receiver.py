@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.bus.gaps import GapRepair
 from services.bus.inbox import Inbox, Outcome
+from services.bus.topology import sender_of
 from services.bus.transport import DurableConsumer, TransportError
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,7 @@ class Receiver:
 
     consumer: DurableConsumer
     inbox: Inbox
+    gaps: GapRepair | None = None
     batch: int = 256
     idle_s: float = 1.0
     store_retry_s: float = 1.0
@@ -44,6 +47,8 @@ class Receiver:
                 await delivery.nak(delay=self.store_retry_s)
             return 0
         for delivery, receipt in zip(deliveries, receipts, strict=True):
+            if self.gaps is not None:
+                self.gaps.note(sender_of(delivery.subject), receipt.outcome, delivery.origin)
             if receipt.outcome == Outcome.QUARANTINED:
                 log.warning(
                     "inbox: quarantined stream seq %s: %s", delivery.stream_seq, receipt.reason
@@ -59,6 +64,8 @@ class Receiver:
         while True:
             try:
                 await self.receive_batch()
+                if self.gaps is not None:
+                    await self.gaps.repair_due()
             except TransportError as failure:
                 log.warning("receiver: %s", failure)
                 await asyncio.sleep(self.idle_s)

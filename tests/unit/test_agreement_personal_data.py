@@ -1,4 +1,4 @@
-"""The shipped agreements declare every personal field the contracts carry, so none travels clear."""
+"""The shipped agreements declare every personal field the contracts carry: none travels clear."""
 
 import pytest
 

@@ -1,0 +1,74 @@
+"""Gap repair: when envelopes of a partner's stream are missing here, read them again from the
+partner's own outbound stream (across the leaf node) and hand them to the inbox.
+
+A gap usually closes by itself (a resent batch lands out of order); only one still open after
+`after_s` is repaired. The partner's stream is only read, never changed.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from nats.aio.client import Client as NatsClient
+
+from services.bus.inbox import Inbox, Outcome
+from services.bus.topology import addressed_to, outbound_stream
+from services.bus.transport import Origin, TransportError, replay
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OpenGap:
+    since: float
+    below: int | None  # origin seq (in the sender's stream) of the first envelope held
+
+
+@dataclass
+class GapRepair:
+    """Tracks open gaps per sender and repairs the ones that stay open."""
+
+    nc: NatsClient
+    me: str
+    domains: dict[str, str | None]  # sender -> its JetStream domain (None: ours)
+    inbox: Inbox
+    clock: Callable[[], float]
+    after_s: float = 5.0
+    gaps: dict[str, OpenGap] = field(default_factory=dict)
+    applied_origin: dict[str, int] = field(default_factory=dict)
+
+    def note(self, sender: str, outcome: Outcome, origin: Origin | None) -> None:
+        """Remember what a delivery from `sender` did: held opens a gap, applied moves on."""
+        if outcome == Outcome.HELD and sender not in self.gaps:
+            self.gaps[sender] = OpenGap(self.clock(), origin.seq if origin else None)
+        elif outcome != Outcome.HELD and origin is not None:
+            self.applied_origin[sender] = max(self.applied_origin.get(sender, 0), origin.seq)
+
+    async def repair_due(self) -> int:
+        """Re-read every gap open longer than `after_s`; how many envelopes were re-read."""
+        due = [s for s, g in self.gaps.items() if self.clock() - g.since >= self.after_s]
+        total = 0
+        for sender in due:
+            try:
+                total += await self._repair(sender, self.gaps[sender])
+            except TransportError as failure:
+                log.warning("gap repair from %s failed, will retry: %s", sender, failure)
+                self.gaps[sender].since = self.clock()
+                continue
+            del self.gaps[sender]
+        return total
+
+    async def _repair(self, sender: str, gap: OpenGap) -> int:
+        domain = self.domains.get(sender)
+        js = self.nc.jetstream(domain=domain) if domain else self.nc.jetstream()
+        first = self.applied_origin.get(sender, 0) + 1
+        last = gap.below - 1 if gap.below else 2**62
+        found = await replay(
+            js, outbound_stream(sender), first, last, filter_subject=addressed_to(sender, self.me)
+        )
+        log.info(
+            "gap repair: re-read %d envelopes of %s (seq %d..%d)", len(found), sender, first, last
+        )
+        if found:
+            await self.inbox.receive_many([(m.data, None) for m in found])
+        return len(found)

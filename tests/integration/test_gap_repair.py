@@ -1,0 +1,63 @@
+"""A gap in a partner's stream that does not close by itself is repaired from the partner's own
+outbound stream."""
+
+from pathlib import Path
+
+from services.bus.outbox import Outgoing
+from services.bus.topology import Partner, inbound_stream
+from services.bus.transport import ensure_inbound_stream
+from services.runtime import NodeRuntime
+from services.store.tables import quarantine
+from tests.chaos.conftest import DALANG, QIANFENG, dispute
+from tests.support.live import applied, count, node_settings, wait_until, write_agreement
+from tests.support.nats import NatsServer, connect, wait_for_messages
+from tests.support.probe import create_probe, probe_handlers, probe_report
+
+
+async def test_envelope_missing_from_the_inbound_stream_is_read_again_from_the_sender(
+    nats_single: NatsServer, tmp_path: Path
+) -> None:
+    agreement = write_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
+    handlers = probe_handlers(["dispute.reported"])
+    sender = NodeRuntime(
+        node_settings(DALANG, tmp_path, nats_single.url, "dalang", {}, agreement), handlers
+    )
+    node = await sender.start()
+    nc = await connect(nats_single)
+    try:
+        js = nc.jetstream()
+        # The receiver's inbound stream fills before the receiver runs; then one envelope is lost.
+        await ensure_inbound_stream(js, QIANFENG.id, [Partner(DALANG.id)])
+        async with node.unit_of_work() as conn:
+            await node.send_many(
+                conn, [Outgoing(dispute(n), QIANFENG.id, "case-1") for n in range(3)]
+            )
+        await wait_for_messages(js, inbound_stream(QIANFENG.id), 3, timeout=10)
+        await js.delete_msg(inbound_stream(QIANFENG.id), 1)
+        receiver = NodeRuntime(
+            node_settings(
+                QIANFENG,
+                tmp_path,
+                nats_single.url,
+                "dalang",
+                {DALANG.id: "dalang"},
+                agreement,
+                gap_repair_after_s=0.5,
+            ),
+            handlers,
+        )
+        await receiver.start()
+        await create_probe(receiver.node.db)
+        try:
+            await wait_until(lambda: _is(applied(receiver), 3), 20, "all three applied")
+            assert (await probe_report(receiver.node.db)).applications == 3
+            assert await count(receiver, quarantine) == 0
+        finally:
+            await receiver.stop()
+    finally:
+        await nc.close()
+        await sender.stop()
+
+
+async def _is(value, expected: int) -> bool:  # type: ignore[no-untyped-def]
+    return await value == expected
