@@ -2,13 +2,14 @@
 
 import typer
 
-from gateway.cli import agreement, keys, node, quarantine
+from gateway.cli import agreement, keys, log, node, quarantine
 
 COMMAND_GROUPS: dict[str, typer.Typer] = {
     "keys": keys.app,
     "agreement": agreement.app,
     "node": node.app,
     "quarantine": quarantine.app,
+    "log": log.app,
 }
 """Each group is a Typer app in its own module (node, demo, report, log, replay, users: later)."""
 

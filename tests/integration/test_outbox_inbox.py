@@ -325,3 +325,37 @@ async def test_redriving_a_forged_envelope_changes_nothing(pair):
     async with receiver.transaction() as conn:
         assert len(await list_entries(conn, status=None)) == 1
     assert await _count(receiver, effects) == 0
+
+
+async def test_exchange_log_verifies_on_both_sides_and_a_tampered_row_is_found(pair):
+    from services.bus.audit import audit_store
+
+    sender, receiver = pair
+    book = AgreementBook(
+        [
+            sign_document(
+                agreement_document(
+                    [DALANG, QIANFENG],
+                    [flow("dispute.reported", [DALANG, QIANFENG])],
+                    {"dispute.reported": ["parties[].id_number"]},
+                ),
+                [DALANG, QIANFENG],
+            )
+        ]
+    )
+    inbox = _inbox(receiver, agreement=book)
+    for n in range(4):
+        await inbox.receive(await _send(sender, n))
+    async with sender.engine.connect() as conn:
+        [sent] = await audit_store(conn, book)
+    async with receiver.engine.connect() as conn:
+        [received] = await audit_store(conn, book)
+    assert (sent.problems, received.problems) == ([], [])
+    assert (sent.envelopes, sent.head) == (received.envelopes, received.head) == (4, sent.head)
+    from services.store.tables import inbox as inbox_table
+
+    async with receiver.transaction() as conn:
+        await conn.execute(inbox_table.delete().where(inbox_table.c.seq == 2))
+    async with receiver.engine.connect() as conn:
+        [broken] = await audit_store(conn, book)
+    assert any("expected seq 2" in p for p in broken.problems)

@@ -1,0 +1,46 @@
+"""`fengqiao log verify`: prove, offline, that the node's exchange log is whole and unaltered."""
+
+import asyncio
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from contracts.agreement import AgreementBook
+from gateway.cli.console import reporting_input_errors
+from gateway.cli.settings_option import ConfigOption, node_settings
+from services.bus.audit import StreamAudit, audit_store
+from services.settings import NodeSettings
+from services.store.database import Database
+
+app = typer.Typer(
+    help="Verify the exchange log (hash chains and signatures).", no_args_is_help=True
+)
+
+
+@app.command("verify")
+def verify(config: ConfigOption = None) -> None:
+    """Re-check every stream's hash chain and every received signature; exit 1 on any problem."""
+    with reporting_input_errors():
+        settings = node_settings(config)
+    audits = asyncio.run(_audit(settings))
+    table = Table("direction", "partner", "envelopes", "chain head", "verdict")
+    for a in audits:
+        verdict = "intact" if not a.problems else f"{len(a.problems)} problem(s)"
+        table.add_row(a.direction, a.partner, str(a.envelopes), a.head[:16] + "…", verdict)
+    Console().print(table)
+    problems = [f"{a.direction} {a.partner}: {p}" for a in audits for p in a.problems]
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{len(audits)} stream(s) intact")
+
+
+async def _audit(settings: NodeSettings) -> list[StreamAudit]:
+    db = Database.open(settings.store_url)
+    try:
+        async with db.engine.connect() as conn:
+            return await audit_store(conn, AgreementBook.from_paths(settings.agreements))
+    finally:
+        await db.close()
