@@ -29,10 +29,18 @@ def write_keys(bureau: Bureau, directory: Path) -> Path:
     return directory
 
 
-def write_agreement(parties: list[Bureau], path: Path, types: list[str] | None = None) -> Path:
-    """An agreement file between `parties`, permitting `types` every way, signed by all."""
-    flows = [flow(t, parties) for t in types or ALL_TYPES]
-    personal = {"dispute.reported": ["parties[].id_number", "parties[].phone"]}
+def write_agreement(
+    parties: list[Bureau],
+    path: Path,
+    types: list[str] | None = None,
+    *,
+    flows: list[dict[str, Any]] | None = None,
+    personal: dict[str, list[str]] | None = None,
+) -> Path:
+    """An agreement file between `parties`, permitting `types` every way (or exactly `flows`,
+    when given), with `personal` data fields (default: disputes' ids and phones), signed by all."""
+    flows = flows or [flow(t, parties) for t in types or ALL_TYPES]
+    personal = personal or {"dispute.reported": ["parties[].id_number", "parties[].phone"]}
     document = agreement_document(parties, flows, personal, agreement_id="live-test")
     message = signing_bytes(document)
     document["signatures"] = [
