@@ -1,0 +1,1 @@
+"""Linked mediation (矛盾联调): one dispute worked jointly by two jurisdictions."""
