@@ -2,14 +2,46 @@
 
 import base64
 import hashlib
+import json
 from typing import Any
 
 import rfc8785
 
+_SAFE_INT = 2**53
+_KEY_LIMIT = "\ue000"
+
 
 def canonical_bytes(value: Any) -> bytes:
-    """RFC 8785 canonical UTF-8 bytes of a JSON value."""
+    """RFC 8785 canonical UTF-8 bytes of a JSON value.
+
+    Values made only of objects, arrays, strings, safe integers, booleans and null, whose member
+    names have no character at or above U+E000, serialise identically with the standard library
+    (sorted keys, no spaces, the same escapes), several times faster; anything else, floats
+    above all, goes through the rfc8785 package. The test vectors hold both paths to RFC 8785.
+    """
+    if _plain(value):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: let rfc8785 refuse it properly
+            pass
     return bytes(rfc8785.dumps(value))
+
+
+def _plain(value: Any) -> bool:
+    """True when the standard library's sorted JSON is already RFC 8785 for `value`."""
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -_SAFE_INT < value < _SAFE_INT
+    if isinstance(value, dict):
+        return all(
+            isinstance(k, str) and (not k or max(k) < _KEY_LIMIT) and _plain(v)
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return False
 
 
 def sha256_hex(data: bytes) -> str:
