@@ -30,17 +30,20 @@ def canonical_bytes(value: Any) -> bytes:
 
 def _plain(value: Any) -> bool:
     """True when the standard library's sorted JSON is already RFC 8785 for `value`."""
-    if isinstance(value, str) or value is None or isinstance(value, bool):
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
         return True
-    if isinstance(value, int):
-        return -_SAFE_INT < value < _SAFE_INT
-    if isinstance(value, dict):
-        return all(
-            isinstance(k, str) and (not k or max(k) < _KEY_LIMIT) and _plain(v)
-            for k, v in value.items()
-        )
-    if isinstance(value, list):
-        return all(_plain(v) for v in value)
+    if kind is int:
+        return bool(-_SAFE_INT < value < _SAFE_INT)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or max(key) < _KEY_LIMIT):
+                return False
+            if type(item) is not str and not _plain(item):
+                return False
+        return True
+    if kind is list:
+        return all(type(item) is str or _plain(item) for item in value)
     return False
 
 
