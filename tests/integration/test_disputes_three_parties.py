@@ -1,0 +1,202 @@
+"""Three bureaus under one agreement (Qianfeng with Dalang and Longgang): who is sent what.
+
+A dispute reaches every partner whose residents it concerns; a case received under H2 is not
+passed on to a third bureau, neither itself nor a mediation request about it.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from contracts.events.common import Person
+from contracts.events.mediation import MediationOutcome, outcome_digest
+from services.disputes.commands import (
+    RegradeDispute,
+    ReportDispute,
+    ShareDispute,
+    regrade_dispute,
+    report_dispute,
+    share_dispute,
+)
+from services.disputes.handlers import HANDLERS as DISPUTES
+from services.disputes.model import DisputeState, NotDisputeOwner
+from services.disputes.queries import get_dispute_case, list_disputes
+from services.handling import OnwardDisseminationRefused
+from services.mediation.commands import (
+    AcceptMediation,
+    CloseMediation,
+    ProposeOutcome,
+    RequestMediation,
+    SignOutcome,
+    accept_mediation,
+    close_mediation,
+    propose_outcome,
+    request_mediation,
+    sign_outcome,
+)
+from services.mediation.handlers import HANDLERS as MEDIATION
+from services.store.tables import outbox
+from tests.support.databases import BACKENDS
+from tests.support.nodes import Network, cooperation, open_network
+from tests.support.trust import Bureau
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS)
+
+DALANG, QIANFENG, LONGGANG = "dongguan-dalang", "guangan-qianfeng", "shenzhen-longgang"
+ASSISTANT = Person(name="Police assistant Tang", home_jurisdiction=QIANFENG)
+
+
+def _network(backend: str, tmp_path: Path, handling: str = "H2"):  # type: ignore[no-untyped-def]
+    bureaus = [Bureau(QIANFENG), Bureau(DALANG), Bureau(LONGGANG)]
+    agreement = cooperation(bureaus, [*DISPUTES, *MEDIATION], handling, agreement_id="qianfeng-prd")
+    return open_network(backend, tmp_path, bureaus, [agreement], DISPUTES | MEDIATION)
+
+
+def _report(dispute_id: str, *homes: str) -> ReportDispute:
+    values: dict[str, Any] = {
+        "dispute_id": dispute_id,
+        "category": "land",
+        "risk": "high",
+        "source": "police_assistant",
+        "place": "Xiangtou village, Dalang",
+        "parties": [Person(name=f"party {n}", home_jurisdiction=h) for n, h in enumerate(homes)],
+        "narrative": "A land quarrel at home became a fight at work.",
+        "occurred_on": "2022-02-10",
+    }
+    return ReportDispute.model_validate(values)
+
+
+async def _settle(net: Network) -> None:
+    net.assert_applied(await net.deliver_all())
+    net.clock.advance()
+
+
+async def _sent_to(net: Network, sender: str, recipient: str) -> list[str]:
+    async with net.db(sender).transaction() as conn:
+        rows = await conn.execute(
+            select(outbox.c.type).where(outbox.c.recipient == recipient).order_by(outbox.c.seq)
+        )
+        return list(rows.scalars())
+
+
+async def test_a_dispute_reaches_only_the_partners_whose_residents_it_concerns(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path) as net:
+        only_qianfeng = await report_dispute(net[DALANG], _report("DL-1", QIANFENG))
+        both = await report_dispute(net[DALANG], _report("DL-2", QIANFENG, LONGGANG, DALANG))
+        await _settle(net)
+        await regrade_dispute(
+            net[DALANG], RegradeDispute(dispute_id="DL-2", risk="medium", reason="apologies")
+        )
+        await _settle(net)
+        held = {j: {d.dispute_id for d in await list_disputes(net.db(j))} for j in net.peers}
+        at_longgang = await get_dispute_case(net.db(LONGGANG), "DL-2")
+    assert (only_qianfeng.recipients, both.recipients) == ((QIANFENG,), (QIANFENG, LONGGANG))
+    assert held == {DALANG: {"DL-1", "DL-2"}, QIANFENG: {"DL-1", "DL-2"}, LONGGANG: {"DL-2"}}
+    assert at_longgang is not None and at_longgang.risk == "medium"
+    assert at_longgang.holders == [DALANG, LONGGANG]
+
+
+async def test_a_dispute_received_under_h2_is_not_sent_on_to_a_third_bureau(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path) as net:
+        await report_dispute(net[DALANG], _report("DL-3", QIANFENG))
+        await _settle(net)
+        with pytest.raises(OnwardDisseminationRefused) as shared:
+            await share_dispute(net[QIANFENG], ShareDispute(dispute_id="DL-3", partner=LONGGANG))
+        with pytest.raises(OnwardDisseminationRefused) as requested:
+            await request_mediation(
+                net[QIANFENG],
+                RequestMediation(
+                    mediation_id="LM-3",
+                    dispute_id="DL-3",
+                    partner=LONGGANG,
+                    mediator=ASSISTANT,
+                    summary="Ask Longgang to help.",
+                    requested_part="Find the witness who moved to Longgang.",
+                ),
+            )
+        assert await _sent_to(net, QIANFENG, LONGGANG) == []
+    for refusal in (shared.value, requested.value):
+        assert "received from dongguan-dalang under H2 (no onward dissemination)" in str(refusal)
+        assert "to shenzhen-longgang" in str(refusal)
+
+
+async def test_the_originator_may_share_its_dispute_with_another_partner(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path) as net:
+        await report_dispute(net[DALANG], _report("DL-4", QIANFENG))
+        await share_dispute(net[DALANG], ShareDispute(dispute_id="DL-4", partner=LONGGANG))
+        await _settle(net)
+        at_dalang = await get_dispute_case(net.db(DALANG), "DL-4")
+        at_longgang = await get_dispute_case(net.db(LONGGANG), "DL-4")
+    assert at_dalang is not None and at_dalang.holders == [DALANG, QIANFENG, LONGGANG]
+    assert at_longgang is not None and at_longgang.originator == DALANG
+    assert at_longgang.correlation == at_dalang.correlation  # one case thread
+    assert at_dalang.timeline[-1].summary == f"reported to {LONGGANG} as it stands"
+
+
+async def test_without_h2_the_partner_still_cannot_share_a_dispute_it_does_not_own(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path, handling="H0") as net:
+        await report_dispute(net[DALANG], _report("DL-5", QIANFENG))
+        await _settle(net)
+        with pytest.raises(NotDisputeOwner, match="may not share"):
+            await share_dispute(net[QIANFENG], ShareDispute(dispute_id="DL-5", partner=LONGGANG))
+
+
+async def test_a_mediation_between_two_holders_resolves_the_dispute_for_the_third_too(
+    backend: str, tmp_path: Path
+) -> None:
+    outcome = MediationOutcome(terms=["the land goes back to its owner"])
+    async with _network(backend, tmp_path) as net:
+        await report_dispute(net[DALANG], _report("DL-6", QIANFENG, LONGGANG))
+        await _settle(net)
+        await request_mediation(
+            net[DALANG],
+            RequestMediation(
+                mediation_id="LM-6",
+                dispute_id="DL-6",
+                partner=QIANFENG,
+                mediator=ASSISTANT,
+                summary="Land quarrel.",
+                requested_part="Establish who owns the land.",
+            ),
+        )
+        await _settle(net)
+        await accept_mediation(
+            net[QIANFENG], AcceptMediation(mediation_id="LM-6", officer=ASSISTANT)
+        )
+        await _settle(net)
+        await propose_outcome(
+            net[DALANG], ProposeOutcome(mediation_id="LM-6", mediator=ASSISTANT, outcome=outcome)
+        )
+        await _settle(net)
+        for side in (DALANG, QIANFENG):
+            await sign_outcome(
+                net[side],
+                SignOutcome(
+                    mediation_id="LM-6",
+                    signer=ASSISTANT,
+                    signer_role="mediator",
+                    terms_digest=outcome_digest(outcome),
+                ),
+            )
+        await _settle(net)
+        await close_mediation(
+            net[DALANG], CloseMediation(mediation_id="LM-6", closure="agreement_signed")
+        )
+        await _settle(net)
+        cases = {j: await get_dispute_case(net.db(j), "DL-6") for j in net.peers}
+        longgang_sent = await _sent_to(net, DALANG, LONGGANG)
+    assert {j: c.state for j, c in cases.items() if c} == dict.fromkeys(
+        cases, DisputeState.RESOLVED
+    )
+    assert {c.mediation_id for c in cases.values() if c} == {"LM-6"}
+    assert longgang_sent == ["dispute.reported", "dispute.resolved"]

@@ -1,0 +1,247 @@
+"""Illegal steps of a linked mediation on real stores: each command raises its typed error and
+sends nothing; a step received from outside the case is quarantined where it arrives."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from contracts.events.common import Person
+from contracts.events.mediation import (
+    MediationFindingsReportedV1,
+    MediationOutcome,
+    outcome_digest,
+)
+from services.bus.inbox import Outcome
+from services.disputes.commands import ReportDispute, report_dispute
+from services.disputes.handlers import HANDLERS as DISPUTES
+from services.disputes.model import DisputeState
+from services.disputes.queries import get_dispute_case
+from services.mediation.commands import (
+    AcceptMediation,
+    AssignTask,
+    CloseMediation,
+    DeclineMediation,
+    ProposeOutcome,
+    ReportFindings,
+    RequestMediation,
+    SignOutcome,
+    accept_mediation,
+    assign_task,
+    close_mediation,
+    decline_mediation,
+    propose_outcome,
+    report_findings,
+    request_mediation,
+    sign_outcome,
+)
+from services.mediation.handlers import HANDLERS as MEDIATION
+from services.mediation.model import (
+    AlreadySigned,
+    DigestMismatch,
+    IllegalMediationTransition,
+    MediationState,
+    NotYourStep,
+    SignatureMissing,
+    TaskStillOpen,
+    UnknownMediation,
+)
+from services.mediation.queries import get_mediation_case
+from services.store.tables import outbox, quarantine
+from tests.support.databases import BACKENDS
+from tests.support.nodes import Network, cooperation, open_network
+from tests.support.trust import Bureau
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS)
+
+DALANG, QIANFENG, LONGGANG = "dongguan-dalang", "guangan-qianfeng", "shenzhen-longgang"
+M, T1, T2 = "LM-1", "LM-1.T1", "LM-1.T2"
+ASSISTANT = Person(name="Police assistant Tang", home_jurisdiction=QIANFENG)
+OUTCOME = MediationOutcome(terms=["the land goes back", "medical costs are paid"])
+DIGEST = outcome_digest(OUTCOME)
+
+
+def _network(backend: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    bureaus = [Bureau(DALANG), Bureau(QIANFENG), Bureau(LONGGANG)]
+    agreement = cooperation(bureaus, [*DISPUTES, *MEDIATION], "H2")
+    return open_network(backend, tmp_path, bureaus, [agreement], DISPUTES | MEDIATION)
+
+
+async def _settle(net: Network) -> None:
+    net.assert_applied(await net.deliver_all())
+    net.clock.advance()
+
+
+async def _requested(net: Network) -> None:
+    """Dalang reports the fight and asks Qianfeng to mediate jointly."""
+    await report_dispute(
+        net[DALANG],
+        ReportDispute(
+            dispute_id="DL-1",
+            category="land",
+            risk="high",
+            source="police_assistant",
+            place="Xiangtou village, Dalang",
+            parties=[Person(name="老黄", home_jurisdiction=QIANFENG)],
+            narrative="A land quarrel became a fight.",
+            occurred_on="2022-02-10",
+        ),
+    )
+    await request_mediation(
+        net[DALANG],
+        RequestMediation(
+            mediation_id=M,
+            dispute_id="DL-1",
+            mediator=ASSISTANT,
+            summary="Fight rooted in a land quarrel.",
+            requested_part="Establish who owns the land.",
+        ),
+    )
+    await _settle(net)
+
+
+async def _proposed(net: Network) -> None:
+    """Accepted, two tasks assigned, the outcome proposed; only Dalang's findings are in."""
+    await _requested(net)
+    await accept_mediation(net[QIANFENG], AcceptMediation(mediation_id=M, officer=ASSISTANT))
+    await _settle(net)
+    for task, side in ((T1, DALANG), (T2, QIANFENG)):
+        await assign_task(
+            net[DALANG], AssignTask(mediation_id=M, task_id=task, assignee=side, description="d")
+        )
+    await report_findings(net[DALANG], ReportFindings(mediation_id=M, task_id=T1, findings="f"))
+    await propose_outcome(
+        net[DALANG], ProposeOutcome(mediation_id=M, mediator=ASSISTANT, outcome=OUTCOME)
+    )
+    await _settle(net)
+
+
+def _signature(digest: str = DIGEST) -> SignOutcome:
+    return SignOutcome(mediation_id=M, signer=ASSISTANT, signer_role="party", terms_digest=digest)
+
+
+async def _outbox_size(net: Network, jurisdiction: str) -> int:
+    async with net.db(jurisdiction).transaction() as conn:
+        return int((await conn.execute(select(func.count()).select_from(outbox))).scalar_one())
+
+
+async def test_closing_with_a_task_open_is_refused_and_nothing_is_sent(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path) as net:
+        await _proposed(net)
+        for side in (DALANG, QIANFENG):
+            await sign_outcome(net[side], _signature())
+        await _settle(net)
+        before = await _outbox_size(net, DALANG)
+        with pytest.raises(TaskStillOpen, match=T2):
+            await close_mediation(
+                net[DALANG], CloseMediation(mediation_id=M, closure="agreement_signed")
+            )
+        assert await _outbox_size(net, DALANG) == before
+        case = await get_mediation_case(net.db(DALANG), M)
+    assert case is not None and case.state == MediationState.PROPOSED
+
+
+async def test_signing_twice_or_a_different_digest_is_refused(backend: str, tmp_path: Path) -> None:
+    async with _network(backend, tmp_path) as net:
+        await _proposed(net)
+        await sign_outcome(net[QIANFENG], _signature())
+        with pytest.raises(AlreadySigned):
+            await sign_outcome(net[QIANFENG], _signature())
+        with pytest.raises(DigestMismatch):
+            await sign_outcome(net[DALANG], _signature("0" * 64))
+        await _settle(net)
+        case = await get_mediation_case(net.db(DALANG), M)
+    assert case is not None and [s.party_jurisdiction for s in case.signatures] == [QIANFENG]
+
+
+async def test_a_revised_outcome_needs_both_signatures_again(backend: str, tmp_path: Path) -> None:
+    revised = MediationOutcome(terms=["the land goes back by 1 March"])
+    async with _network(backend, tmp_path) as net:
+        await _proposed(net)
+        await report_findings(
+            net[QIANFENG], ReportFindings(mediation_id=M, task_id=T2, findings="f")
+        )
+        for side in (DALANG, QIANFENG):
+            await sign_outcome(net[side], _signature())
+        await _settle(net)
+        await propose_outcome(
+            net[QIANFENG], ProposeOutcome(mediation_id=M, mediator=ASSISTANT, outcome=revised)
+        )
+        await _settle(net)
+        await sign_outcome(net[DALANG], _signature(outcome_digest(revised)))
+        await _settle(net)
+        with pytest.raises(SignatureMissing, match=QIANFENG):
+            await close_mediation(
+                net[DALANG], CloseMediation(mediation_id=M, closure="agreement_signed")
+            )
+
+
+async def test_only_the_dispute_owner_closes_with_an_agreement(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path) as net:
+        await _proposed(net)
+        with pytest.raises(NotYourStep, match="owns the dispute"):
+            await close_mediation(
+                net[QIANFENG], CloseMediation(mediation_id=M, closure="agreement_signed")
+            )
+
+
+async def test_a_declined_request_ends_the_mediation_and_leaves_the_dispute_open(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path) as net:
+        await _requested(net)
+        await decline_mediation(
+            net[QIANFENG],
+            DeclineMediation(
+                mediation_id=M, reason="The parties live in Guixing; Guixing takes it."
+            ),
+        )
+        await _settle(net)
+        with pytest.raises(IllegalMediationTransition, match="declined mediation"):
+            await assign_task(
+                net[DALANG],
+                AssignTask(mediation_id=M, task_id=T1, assignee=DALANG, description="d"),
+            )
+        cases = [await get_mediation_case(net.db(j), M) for j in (DALANG, QIANFENG)]
+        dispute = await get_dispute_case(net.db(QIANFENG), "DL-1")
+    assert cases[0] is not None and cases[0] == cases[1]
+    assert (cases[0].state, cases[0].answer_note) == (
+        MediationState.DECLINED,
+        "The parties live in Guixing; Guixing takes it.",
+    )
+    assert dispute is not None and dispute.state == DisputeState.REPORTED
+
+
+async def test_the_requester_may_withdraw_before_an_answer(backend: str, tmp_path: Path) -> None:
+    async with _network(backend, tmp_path) as net:
+        await _requested(net)
+        await close_mediation(net[DALANG], CloseMediation(mediation_id=M, closure="withdrawn"))
+        await _settle(net)
+        case = await get_mediation_case(net.db(QIANFENG), M)
+    assert case is not None and (case.state, case.closure) == (MediationState.CLOSED, "withdrawn")
+
+
+async def test_a_bureau_not_party_to_the_mediation_cannot_act_on_it(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path) as net:
+        await _proposed(net)
+        with pytest.raises(UnknownMediation):
+            await report_findings(
+                net[LONGGANG], ReportFindings(mediation_id=M, task_id=T2, findings="f")
+            )
+        forged = MediationFindingsReportedV1(
+            mediation_id=M, task_id=T2, reported_by=LONGGANG, findings="f", reported_on="2026-05-20"
+        )
+        async with net[LONGGANG].unit_of_work() as conn:  # bypassing its own commands
+            await net[LONGGANG].send(conn, forged, DALANG, M)
+        [delivery] = await net.deliver_all()
+        async with net.db(DALANG).transaction() as conn:
+            reason = (await conn.execute(select(quarantine.c.reason))).scalar_one()
+        case = await get_mediation_case(net.db(DALANG), M)
+    assert (delivery.receipt.outcome, reason) == (Outcome.QUARANTINED, "not_party_to_case")
+    assert case is not None and [t.findings for t in case.tasks] == ["f", None]
