@@ -225,7 +225,14 @@ async def _take_step(
         state = next_state(request_id, record.state, model.event_type, sending=True)
         check_sender(model.event_type, node.jurisdiction, record.originator, record.home)
         recipient = record.partner_of(node.jurisdiction)
-        check_onward(record.handling, recipient, record.originator, (record.home,))
+        check_onward(
+            node.jurisdiction,
+            request_id,
+            record.originator,
+            record.handling,
+            [record.home],
+            recipient,
+        )
         verified = await node.send(
             conn,
             build(record),

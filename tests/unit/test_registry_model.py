@@ -184,8 +184,8 @@ def test_a_registry_day_is_a_day_of_china_standard_time():
 
 
 def test_h2_case_is_never_sent_to_a_third_jurisdiction():
-    check_onward(HandlingCode.H2, QIANFENG, originator=DALANG, parties=[QIANFENG])
-    check_onward(HandlingCode.H2, DALANG, originator=DALANG, parties=[QIANFENG])
-    check_onward(HandlingCode.H0, "shenzhen-longgang", originator=DALANG, parties=[QIANFENG])
+    # Qianfeng's registry holds a request received from Dalang's window under H2.
+    check_onward(QIANFENG, "R1", DALANG, HandlingCode.H2, [QIANFENG], DALANG)
+    check_onward(QIANFENG, "R1", DALANG, HandlingCode.H0, [QIANFENG], "shenzhen-longgang")
     with pytest.raises(OnwardDisseminationRefused, match="shenzhen-longgang"):
-        check_onward(HandlingCode.H2, "shenzhen-longgang", originator=DALANG, parties=[QIANFENG])
+        check_onward(QIANFENG, "R1", DALANG, HandlingCode.H2, [QIANFENG], "shenzhen-longgang")
