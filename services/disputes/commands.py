@@ -6,10 +6,8 @@ run. Only the jurisdiction the dispute was reported in acts on it (docs/flows.md
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.errors import NotPermittedByAgreement
 from contracts.events.base import EventData
@@ -19,7 +17,6 @@ from contracts.events.common import (
     DisputeCategory,
     DisputeOutcome,
     Fen,
-    JurisdictionRef,
     LadderLevel,
     LeadSource,
     Person,
@@ -34,14 +31,11 @@ from contracts.events.disputes import (
     DisputeReportedV1,
     DisputeResolvedV1,
 )
-from services.bus.verification import VerifiedEvent
 from services.disputes.handlers import HANDLERS
 from services.disputes.model import (
     REPORTED,
     Dispute,
-    DisputeState,
     DuplicateDispute,
-    IllegalDisputeTransition,
     NoPartnerConcerned,
     as_named,
     check_owner,
@@ -50,16 +44,8 @@ from services.disputes.model import (
     next_level,
     partners_concerned,
 )
-from services.disputes.records import (
-    add_holders,
-    find_dispute,
-    get_dispute,
-    record_step,
-    reported_snapshot,
-)
-from services.disputes.tables import dispute_timeline
-from services.disputes.timeline import append_entry
-from services.handling import check_onward
+from services.disputes.records import add_holders, find_dispute, get_dispute
+from services.disputes.sending import Sent, check_may_send, send_all, thread
 from services.node import Node
 
 
@@ -109,20 +95,6 @@ class CloseDispute(_Command):
     closed_on: Day | None = None
 
 
-class ShareDispute(_Command):
-    dispute_id: CaseId
-    partner: JurisdictionRef
-
-
-@dataclass(frozen=True)
-class Sent:
-    """What a command sent: the case, the envelope applied here, and who received the event."""
-
-    case_id: str
-    event_id: str
-    recipients: tuple[str, ...]
-
-
 async def report_dispute(node: Node, cmd: ReportDispute) -> Sent:
     """Report a dispute to every partner jurisdiction a party belongs to, as agreements permit."""
     event = DisputeReportedV1.model_validate(
@@ -140,7 +112,7 @@ async def report_dispute(node: Node, cmd: ReportDispute) -> Sent:
                 f"in force lets {node.jurisdiction} report to (parties from: "
                 f"{', '.join(concerned) or 'only ' + node.jurisdiction})"
             )
-        sent = await _send_all(node, conn, event, cmd.dispute_id, recipients, None, None)
+        sent = await send_all(node, conn, event, cmd.dispute_id, recipients, None, None)
         await HANDLERS[REPORTED](conn, sent[0])
         await add_holders(conn, await get_dispute(conn, cmd.dispute_id), recipients)
     return Sent(cmd.dispute_id, sent[0].envelope.id, tuple(recipients))
@@ -210,48 +182,6 @@ async def close_dispute(node: Node, cmd: CloseDispute) -> Sent:
     return await _owner_step(node, cmd.dispute_id, "close", build)
 
 
-async def share_dispute(node: Node, cmd: ShareDispute) -> Sent:
-    """Report an open dispute to one more partner, as it stands now (owner only).
-
-    The handling code is checked first: a node that received the dispute under H2 is told so,
-    whatever else would also stop it.
-    """
-    async with node.unit_of_work() as conn:
-        dispute = await get_dispute(conn, cmd.dispute_id)
-        _check_onward(node, dispute, cmd.partner)
-        check_owner(dispute, node.jurisdiction, "share")
-        if cmd.partner in dispute.holders:
-            raise DuplicateDispute(f"{cmd.partner} already holds dispute {cmd.dispute_id}")
-        if dispute.state != DisputeState.REPORTED:
-            raise IllegalDisputeTransition(f"a {dispute.state.value} dispute is not shared")
-        event = await reported_snapshot(conn, cmd.dispute_id)
-        [verified] = await _send_all(
-            node, conn, event, cmd.dispute_id, [cmd.partner], *_thread(dispute)
-        )
-        await add_holders(conn, dispute, [cmd.partner])
-        await record_step(conn, cmd.dispute_id, verified, dispute.state, {})
-        summary = f"reported to {cmd.partner} as it stands"
-        await append_entry(conn, dispute_timeline, cmd.dispute_id, verified, summary)
-    return Sent(cmd.dispute_id, verified.envelope.id, (cmd.partner,))
-
-
-async def forward_resolution(
-    node: Node, conn: AsyncConnection, event: DisputeResolvedV1, besides: set[str]
-) -> list[str]:
-    """Tell the dispute's other holders (not `besides`) how it was resolved; the owner only.
-
-    Used when a linked mediation resolved the dispute between two of its holders: the others
-    learn it from this event. This node's own state was already resolved by the mediation.
-    """
-    dispute = await get_dispute(conn, event.dispute_id)
-    if dispute.originator != node.jurisdiction:
-        return []
-    recipients = [j for j in dispute.counterparts(node.jurisdiction) if j not in besides]
-    if recipients:
-        await _send_all(node, conn, event, dispute.dispute_id, recipients, *_thread(dispute))
-    return recipients
-
-
 async def _owner_step(
     node: Node, dispute_id: str, verb: str, build: Callable[[Dispute], EventData]
 ) -> Sent:
@@ -262,43 +192,10 @@ async def _owner_step(
         check_step(dispute, event, node.jurisdiction)
         recipients = dispute.counterparts(node.jurisdiction)
         for recipient in recipients:
-            _check_onward(node, dispute, recipient)
-        sent = await _send_all(node, conn, event, dispute_id, recipients, *_thread(dispute))
+            check_may_send(node, dispute, recipient)
+        sent = await send_all(node, conn, event, dispute_id, recipients, *thread(dispute))
         await HANDLERS[event.event_type](conn, sent[0])
     return Sent(dispute_id, sent[0].envelope.id, tuple(recipients))
-
-
-async def _send_all(
-    node: Node,
-    conn: AsyncConnection,
-    event: EventData,
-    subject: str,
-    recipients: list[str],
-    correlation: str | None,
-    causation: str | None,
-) -> list[VerifiedEvent]:
-    """One envelope per recipient (each stream has its own seq and chain), one case thread."""
-    sent: list[VerifiedEvent] = []
-    for recipient in recipients:
-        thread = correlation or (sent[0].envelope.id if sent else None)
-        sent.append(await node.send(conn, event, recipient, subject, thread, causation))
-    return sent
-
-
-def _thread(dispute: Dispute) -> tuple[str, str]:
-    """Correlation (the dispute's first event) and causation (its latest) of the next event."""
-    return dispute.correlation, dispute.last_event_id
-
-
-def _check_onward(node: Node, dispute: Dispute, recipient: str) -> None:
-    check_onward(
-        node.jurisdiction,
-        f"dispute {dispute.dispute_id}",
-        dispute.originator,
-        dispute.handling,
-        dispute.holders,
-        recipient,
-    )
 
 
 def _permits(node: Node, recipient: str, event: EventData) -> bool:

@@ -33,9 +33,10 @@ from contracts.events.mediation import (
     outcome_digest,
 )
 from services.bus.envelope import format_time
-from services.disputes.commands import Sent, forward_resolution
 from services.disputes.model import Dispute, as_named
 from services.disputes.records import get_dispute, reported_snapshot, resolution_snapshot
+from services.disputes.sending import Sent, check_may_send
+from services.disputes.sharing import forward_resolution
 from services.handling import check_onward
 from services.mediation.handlers import HANDLERS
 from services.mediation.model import (
@@ -121,14 +122,7 @@ async def request_mediation(node: Node, cmd: RequestMediation) -> Sent:
             raise DuplicateMediation(f"mediation {cmd.mediation_id} is already held here")
         dispute = await get_dispute(conn, cmd.dispute_id)
         partner = cmd.partner or _only_counterpart(node, dispute)
-        check_onward(
-            node.jurisdiction,
-            f"dispute {dispute.dispute_id}",
-            dispute.originator,
-            dispute.handling,
-            dispute.holders,
-            partner,
-        )
+        check_may_send(node, dispute, partner)
         reported = await reported_snapshot(conn, cmd.dispute_id)
         event = MediationRequestedV1(
             mediation_id=cmd.mediation_id,

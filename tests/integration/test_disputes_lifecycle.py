@@ -1,6 +1,7 @@
 """A dispute's life between Dalang and Qianfeng on real stores: reported, regraded, escalated,
 resolved and closed by the jurisdiction it was reported in, seen identically by its partner."""
 
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ def _report(dispute_id: str = "DL-2026-0007", *homes: str, **changes: Any) -> Re
     return ReportDispute.model_validate(values | changes)
 
 
-def _network(backend: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def _network(backend: str, tmp_path: Path) -> AbstractAsyncContextManager[Network]:
     bureaus = [Bureau(DALANG), Bureau(QIANFENG)]
     agreement = cooperation(bureaus, list(DISPUTES), "H2", PERSONAL)
     return open_network(backend, tmp_path, bureaus, [agreement], DISPUTES)

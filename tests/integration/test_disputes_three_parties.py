@@ -4,6 +4,7 @@ A dispute reaches every partner whose residents it concerns; a case received und
 passed on to a third bureau, neither itself nor a mediation request about it.
 """
 
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +16,13 @@ from contracts.events.mediation import MediationOutcome, outcome_digest
 from services.disputes.commands import (
     RegradeDispute,
     ReportDispute,
-    ShareDispute,
     regrade_dispute,
     report_dispute,
-    share_dispute,
 )
 from services.disputes.handlers import HANDLERS as DISPUTES
 from services.disputes.model import DisputeState, NotDisputeOwner
 from services.disputes.queries import get_dispute_case, list_disputes
+from services.disputes.sharing import ShareDispute, share_dispute
 from services.handling import OnwardDisseminationRefused
 from services.mediation.commands import (
     AcceptMediation,
@@ -48,7 +48,9 @@ DALANG, QIANFENG, LONGGANG = "dongguan-dalang", "guangan-qianfeng", "shenzhen-lo
 ASSISTANT = Person(name="Police assistant Tang", home_jurisdiction=QIANFENG)
 
 
-def _network(backend: str, tmp_path: Path, handling: str = "H2"):  # type: ignore[no-untyped-def]
+def _network(
+    backend: str, tmp_path: Path, handling: str = "H2"
+) -> AbstractAsyncContextManager[Network]:
     bureaus = [Bureau(QIANFENG), Bureau(DALANG), Bureau(LONGGANG)]
     agreement = cooperation(bureaus, [*DISPUTES, *MEDIATION], handling, agreement_id="qianfeng-prd")
     return open_network(backend, tmp_path, bureaus, [agreement], DISPUTES | MEDIATION)

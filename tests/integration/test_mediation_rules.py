@@ -1,6 +1,7 @@
 """Illegal steps of a linked mediation on real stores: each command raises its typed error and
 sends nothing; a step received from outside the case is quarantined where it arrives."""
 
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ OUTCOME = MediationOutcome(terms=["the land goes back", "medical costs are paid"
 DIGEST = outcome_digest(OUTCOME)
 
 
-def _network(backend: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def _network(backend: str, tmp_path: Path) -> AbstractAsyncContextManager[Network]:
     bureaus = [Bureau(DALANG), Bureau(QIANFENG), Bureau(LONGGANG)]
     agreement = cooperation(bureaus, [*DISPUTES, *MEDIATION], "H2")
     return open_network(backend, tmp_path, bureaus, [agreement], DISPUTES | MEDIATION)

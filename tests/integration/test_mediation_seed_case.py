@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from contracts.agreement import LoadedAgreement
 from contracts.events.common import Person
 from contracts.events.mediation import Compensation, MediationOutcome, outcome_digest
 from services.disputes.commands import CloseDispute, ReportDispute, close_dispute, report_dispute
@@ -74,7 +75,7 @@ def _bureaus() -> list[Bureau]:
     return [Bureau(DALANG, "大朗"), Bureau(QIANFENG, "前锋")]
 
 
-def _agreement(bureaus: list[Bureau]):  # type: ignore[no-untyped-def]
+def _agreement(bureaus: list[Bureau]) -> LoadedAgreement:
     return cooperation(bureaus, [*DISPUTES, *MEDIATION], "H2", PERSONAL)
 
 
