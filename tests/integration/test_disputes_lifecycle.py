@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from contracts.events.common import Person
 from contracts.events.disputes import DisputeRegradedV1
+from services.bus.handlers import Handler
 from services.bus.inbox import Outcome
+from services.bus.receipts import issue_receipts, receipt_handler
 from services.disputes.commands import (
     CloseDispute,
     EscalateDispute,
@@ -33,6 +35,7 @@ from services.disputes.model import (
     NotDisputeOwner,
 )
 from services.disputes.queries import get_dispute_case, list_disputes
+from services.node import Node
 from services.store.database import Database
 from services.store.tables import outbox, quarantine
 from tests.support.databases import BACKENDS
@@ -226,3 +229,24 @@ async def test_reporting_the_same_dispute_twice_or_closing_it_as_resolved_early_
         with pytest.raises(ClosureMismatch):
             await close_dispute(net[DALANG], CloseDispute(dispute_id="DL-8", closure="resolved"))
         assert await _outbox_size(net.db(DALANG)) == 1
+
+
+async def test_the_partner_receipts_the_report_and_the_owner_marks_it_delivered(
+    backend: str, tmp_path: Path
+) -> None:
+    bureaus = [Bureau(DALANG), Bureau(QIANFENG)]
+    agreement = cooperation(bureaus, [*DISPUTES, "bus.receipt"], "H2", PERSONAL)
+
+    def handlers(node: Node) -> dict[str, Handler]:
+        return DISPUTES | {"bus.receipt": receipt_handler(node.jurisdiction, node.clock)}
+
+    async with open_network(backend, tmp_path, bureaus, [agreement], handlers) as net:
+        await report_dispute(net[DALANG], _report("DL-9"))
+        await _settle(net)
+        qianfeng = net[QIANFENG]
+        async with qianfeng.unit_of_work() as conn:
+            await issue_receipts(conn, qianfeng.book, qianfeng.signer, net.clock())
+        await _settle(net)
+        async with net.db(DALANG).transaction() as conn:
+            statuses = list((await conn.execute(select(outbox.c.status))).scalars())
+    assert statuses == ["delivered"]

@@ -12,7 +12,7 @@ runs a module on SQLite and PostgreSQL):
         net.assert_applied(await net.deliver_all())
 """
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -116,10 +116,14 @@ async def open_network(
     directory: Path,
     bureaus: Sequence[Bureau],
     agreements: Sequence[LoadedAgreement],
-    handlers: Mapping[str, Handler],
+    handlers: Mapping[str, Handler] | Callable[[Node], Mapping[str, Handler]],
     clock: NetworkClock | None = None,
 ) -> AsyncIterator[Network]:
-    """A migrated store, a Node and an Inbox per bureau on `backend`; closed (and dropped) after."""
+    """A migrated store, a Node and an Inbox per bureau on `backend`; closed (and dropped) after.
+
+    `handlers` is one table for every node, or a function giving each node its own (a receipt
+    handler, for one, needs to know whose receipts it applies).
+    """
     clock = clock or NetworkClock()
     book = AgreementBook(list(agreements))
     peers: dict[str, Peer] = {}
@@ -131,7 +135,8 @@ async def open_network(
             urls.append(url)
             node = Node(bureau.id, book, bureau.signer, db, clock)
             verifier = Verifier(bureau.id, book, default_registry(), {bureau.enc_kid: bureau.enc})
-            peers[bureau.id] = Peer(bureau, node, Inbox(db, verifier, dispatcher(handlers), clock))
+            table = handlers(node) if callable(handlers) else handlers
+            peers[bureau.id] = Peer(bureau, node, Inbox(db, verifier, dispatcher(table), clock))
         yield Network(peers, clock)
     finally:
         for peer in peers.values():
