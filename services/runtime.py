@@ -13,7 +13,7 @@ from typing import Any
 import nats
 from nats.aio.client import Client as NatsClient
 
-from services.bootstrap import HandlerTables, flow_handlers, open_node
+from services.bootstrap import HandlerTables, NodeParts, flow_handlers, open_node
 from services.bus.gaps import GapRepair
 from services.bus.receipts import issue_receipts
 from services.bus.receiver import Receiver, consumer_name
@@ -60,6 +60,7 @@ class NodeRuntime:
         self.nc: NatsClient | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self._node: Node | None = None
+        self.parts: NodeParts | None = None  # the store, keys and inbox, once started
 
     @property
     def node(self) -> Node:
@@ -70,7 +71,7 @@ class NodeRuntime:
     async def start(self) -> Node:
         """Open the store, connect to NATS, declare the streams and start the loops."""
         s = self.settings
-        parts = await open_node(s, self.clock, self.flow_handlers)
+        parts = self.parts = await open_node(s, self.clock, self.flow_handlers)
         node = self._node = parts.node
         db, inbox = node.db, parts.inbox
         nc = await self._connect()

@@ -2,7 +2,7 @@
 
 import typer
 
-from gateway.cli import agreement, keys, log, node, quarantine
+from gateway.cli import agreement, keys, log, node, quarantine, users
 
 COMMAND_GROUPS: dict[str, typer.Typer] = {
     "keys": keys.app,
@@ -10,6 +10,7 @@ COMMAND_GROUPS: dict[str, typer.Typer] = {
     "node": node.app,
     "quarantine": quarantine.app,
     "log": log.app,
+    "users": users.app,
 }
 """Each group is a Typer app in its own module (node, demo, report, log, replay, users: later)."""
 

@@ -1,43 +1,98 @@
-"""`fengqiao node run`: one jurisdiction's node, until Ctrl-C or SIGTERM."""
+"""`fengqiao node run`: one jurisdiction's node and its HTTP API, until Ctrl-C or SIGTERM."""
 
 import asyncio
 import logging
 import signal
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
+import uvicorn
 
+from gateway.app import create_app
 from gateway.cli.console import reporting_input_errors
 from gateway.cli.settings_option import ConfigOption, node_settings
+from gateway.node_api import NodeApi
 from services.keyring import KeysMissing
 from services.runtime import NodeRuntime
+from services.settings import NodeSettings
 
 app = typer.Typer(help="Run this jurisdiction's node.", no_args_is_help=True)
 
 
+class NodeHttpServer(uvicorn.Server):
+    """uvicorn in the node's event loop; the node's own signal handlers stop it."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn would swap SIGINT/SIGTERM for its own handlers and re-raise them afterwards;
+        # the node must first stop HTTP, then drain NATS and close the store, in that order.
+        yield
+
+
 @app.command("run")
 def run(config: ConfigOption = None) -> None:
-    """Start the node: store, NATS (embedded when no URL is set), relay, receiver, receipts."""
+    """Start the node: store, NATS (embedded when no URL is set), relay, receiver, receipts,
+    and the HTTP API on http_host:http_port."""
     with reporting_input_errors():
         settings = node_settings(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        asyncio.run(_serve(NodeRuntime(settings)))
+        listener = listen(settings)
+    except OSError as exc:
+        typer.echo(
+            f"error: cannot listen on {settings.http_host}:{settings.http_port}: {exc}", err=True
+        )
+        raise typer.Exit(2) from None
+    try:
+        asyncio.run(_serve(NodeRuntime(settings), listener))
     except KeysMissing as missing:
         typer.echo(f"error: {missing}", err=True)
         raise typer.Exit(2) from None
+    finally:
+        listener.close()
 
 
-async def _serve(runtime: NodeRuntime) -> None:
+def listen(settings: NodeSettings) -> socket.socket:
+    """The API's listening socket, bound before the node starts so a taken port fails fast."""
+    family = socket.AF_INET6 if ":" in settings.http_host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.http_host, settings.http_port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def _serve(runtime: NodeRuntime, listener: socket.socket) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     node = await runtime.start()
-    typer.echo(
-        f"node {node.jurisdiction} running (store {runtime.settings.store_url}); Ctrl-C stops it"
-    )
     try:
-        await stop.wait()
+        server = NodeHttpServer(
+            uvicorn.Config(
+                create_app(NodeApi.from_runtime(runtime)),
+                log_config=None,
+                lifespan="off",
+                server_header=False,
+            )
+        )
+        http = asyncio.create_task(server.serve(sockets=[listener]), name="http")
+        host, port = listener.getsockname()[:2]
+        typer.echo(
+            f"node {node.jurisdiction} running (store {runtime.settings.store_url}), "
+            f"API on http://{host}:{port}; Ctrl-C stops it"
+        )
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({http, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        stopping.cancel()
+        await http
     finally:
         await runtime.stop()
         typer.echo(f"node {node.jurisdiction} stopped")

@@ -1,0 +1,39 @@
+"""The node's HTTP API, built over a running node: nothing is created at import time."""
+
+from fastapi import FastAPI
+
+from gateway.node_api import NodeApi
+from gateway.problems import install_problem_handlers
+from gateway.routes import audit, health, quarantine, registry, users
+
+ROUTERS = (health.router, users.router, registry.router, quarantine.router, audit.router)
+"""One router per resource; each flow adds its own here (disputes, mediation, reports)."""
+
+DESCRIPTION = """\
+The HTTP API of one Fengqiao node: one bureau's window onto the cooperation flows it runs
+with its partners under a signed agreement. Every route but the probes needs a user's bearer
+token (`fengqiao users add NAME --role ROLE`), and each says which roles it allows. Errors are
+RFC 9457 problem documents (`application/problem+json`). Reads of personal data are logged.
+"""
+
+
+def create_app(api: NodeApi) -> FastAPI:
+    """The API of the node `api` (see NodeApi.from_runtime and NodeApi.from_parts)."""
+    app = FastAPI(
+        title=f"Fengqiao node {api.node.jurisdiction}",
+        summary="Cross-region police cooperation: signed, versioned events between bureaus.",
+        description=DESCRIPTION,
+        version="1",
+        openapi_tags=[
+            {"name": "health", "description": "Probes and metrics for the operator."},
+            {"name": "registry", "description": "Household-registry proxy requests (户籍代办)."},
+            {"name": "quarantine", "description": "Received envelopes that were not applied."},
+            {"name": "audit", "description": "Who read which personal data."},
+            {"name": "users", "description": "The caller."},
+        ],
+    )
+    app.state.node_api = api
+    install_problem_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

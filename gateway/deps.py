@@ -1,0 +1,26 @@
+"""The routes' dependencies as `Annotated` aliases: the node, the caller, and who may do what.
+
+Each route names the alias of the roles it allows; the role sets are the policy in one place
+(docs/api.md lists them).
+"""
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from gateway.auth import allow, current_user
+from gateway.node_api import NodeApi, node_api
+from services.users.model import Role, User
+
+ApiDep = Annotated[NodeApi, Depends(node_api)]
+CurrentUser = Annotated[User, Depends(current_user)]
+
+REGISTRY_STEPS = (Role.WINDOW_CLERK,)
+REGISTRY_READERS = (Role.WINDOW_CLERK, Role.COMMAND_CENTRE, Role.AUDITOR, Role.ADMIN)
+QUARANTINE_READERS = (Role.ADMIN, Role.AUDITOR)
+
+RegistryClerk = Annotated[User, Depends(allow(*REGISTRY_STEPS))]
+RegistryReader = Annotated[User, Depends(allow(*REGISTRY_READERS))]
+QuarantineReader = Annotated[User, Depends(allow(*QUARANTINE_READERS))]
+Admin = Annotated[User, Depends(allow(Role.ADMIN))]
+Auditor = Annotated[User, Depends(allow(Role.AUDITOR))]

@@ -1,0 +1,1 @@
+"""One router per resource; create_app (gateway/app.py) registers each of them."""
