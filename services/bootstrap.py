@@ -14,14 +14,20 @@ from services.bus.handlers import Handler, dispatcher
 from services.bus.inbox import Inbox
 from services.bus.receipts import receipt_handler
 from services.bus.verification import Verifier
+from services.disputes.handlers import HANDLERS as DISPUTE_HANDLERS
 from services.keyring import Keyring, load_keyring
+from services.mediation.handlers import HANDLERS as MEDIATION_HANDLERS
 from services.node import Node
 from services.registry.handlers import HANDLERS as REGISTRY_HANDLERS
 from services.settings import NodeSettings
 from services.store.database import Database
 
 HandlerTables = Callable[[Node], Mapping[str, Handler]]
-FLOW_HANDLER_TABLES: tuple[Mapping[str, Handler], ...] = (REGISTRY_HANDLERS,)
+FLOW_HANDLER_TABLES: tuple[Mapping[str, Handler], ...] = (
+    DISPUTE_HANDLERS,
+    MEDIATION_HANDLERS,
+    REGISTRY_HANDLERS,
+)
 """Every cooperation flow's table of handlers, one handler per event type."""
 
 
