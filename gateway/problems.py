@@ -47,12 +47,13 @@ class CaseNotFound(Exception):
 class Kind:
     status: int
     title: str
+    reason: str = "domain_error"  # for error types that carry no `reason` of their own
 
 
 PROBLEMS: dict[type[Exception], Kind] = {
     CaseNotFound: Kind(404, "Unknown case"),
     UnknownRequest: Kind(404, "Unknown case"),
-    UnknownQuarantineEntry: Kind(404, "Unknown quarantine entry"),
+    UnknownQuarantineEntry: Kind(404, "Unknown quarantine entry", "unknown_quarantine_entry"),
     OnwardDisseminationRefused: Kind(403, "Onward dissemination refused"),
     NotPermittedByAgreement: Kind(403, "Not permitted by the agreement"),
     NotApplicable: Kind(409, "Step not allowed in the case's state"),
@@ -84,7 +85,7 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     kind = kind_of(exc)
     if kind is None:  # registered only for PROBLEMS' types
         raise exc
-    reason = getattr(exc, "reason", "domain_error")
+    reason = getattr(exc, "reason", kind.reason)
     detail = getattr(exc, "detail", None) or str(exc)
     return problem(kind.status, detail, request.url.path, f"/problems/{reason}", title=kind.title)
 

@@ -1,0 +1,145 @@
+"""Every error the API gives is an RFC 9457 problem document; domain errors map by type."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from services.users.model import Role
+from tests.support.api import (
+    DALANG,
+    ID_NUMBER,
+    QIANFENG,
+    ApiNode,
+    Clock,
+    api_without_nats,
+    filing,
+    registry_agreement,
+    settings_for,
+    store_url,
+)
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+async def dalang(tmp_path: Path) -> AsyncIterator[ApiNode]:
+    agreement = registry_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
+    url = await store_url("sqlite", tmp_path)
+    async with api_without_nats(settings_for(DALANG, tmp_path, agreement, url), Clock()) as node:
+        yield node
+
+
+def assert_problem(response, status: int, type_: str = "about:blank") -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert (body["status"], body["type"]) == (status, type_)
+    assert body["title"] and body["detail"] and body["instance"] == response.request.url.path
+    return body
+
+
+async def test_unknown_route_is_a_404_problem(dalang):
+    assert_problem(await dalang.client.get("/no/such/route"), 404)
+
+
+async def test_wrong_method_is_a_405_problem(dalang):
+    assert_problem(await dalang.client.delete("/healthz"), 405)
+
+
+async def test_invalid_body_is_a_422_problem_listing_where_without_echoing_the_input(dalang):
+    clerk = await dalang.token(Role.WINDOW_CLERK)
+    body = filing()
+    body["applicant"] = body["applicant"] | {"id_number": ID_NUMBER + "99"}
+
+    response = await dalang.client.post("/registry/requests", json=body, headers=clerk)
+
+    problem = assert_problem(response, 422, "/problems/invalid_request")
+    assert ["body", "applicant", "id_number"] in [e["loc"] for e in problem["errors"]]
+    assert ID_NUMBER not in response.text
+
+
+async def test_illegal_step_is_a_409_problem_naming_the_state(dalang):
+    clerk = await dalang.token(Role.WINDOW_CLERK)
+    filed = await dalang.client.post("/registry/requests", json=filing(), headers=clerk)
+    request_id = filed.json()["request_id"]
+
+    response = await dalang.client.post(
+        f"/registry/requests/{request_id}/materials-request",
+        json={"materials": ["photo_receipt"], "reason": "blurred"},
+        headers=clerk,
+    )
+
+    problem = assert_problem(response, 409, "/problems/registry_illegal_step")
+    assert problem["detail"] == (
+        f"request {request_id} is requested: registry.materials_requested is not allowed"
+    )
+
+
+async def test_home_registry_step_taken_at_the_window_is_a_409_problem(dalang):
+    clerk = await dalang.token(Role.WINDOW_CLERK)
+    filed = await dalang.client.post("/registry/requests", json=filing(), headers=clerk)
+    request_id = filed.json()["request_id"]
+    registrar = {"name": "Registrar Chen", "home_jurisdiction": QIANFENG.id}
+
+    response = await dalang.client.post(
+        f"/registry/requests/{request_id}/accept", json={"handling_clerk": registrar}, headers=clerk
+    )
+
+    problem = assert_problem(response, 409, "/problems/registry_wrong_party")
+    assert QIANFENG.id in problem["detail"]
+
+
+async def test_request_for_the_windows_own_jurisdiction_is_a_409_problem(dalang):
+    clerk = await dalang.token(Role.WINDOW_CLERK)
+    body = filing()
+    body["applicant"] = body["applicant"] | {"home_jurisdiction": DALANG.id}
+
+    response = await dalang.client.post("/registry/requests", json=body, headers=clerk)
+
+    assert_problem(response, 409, "/problems/registry_not_home")
+
+
+async def test_request_to_a_bureau_outside_every_agreement_is_a_403_problem(dalang):
+    clerk = await dalang.token(Role.WINDOW_CLERK)
+    body = filing()
+    body["applicant"] = body["applicant"] | {"home_jurisdiction": "shenzhen-longgang"}
+
+    response = await dalang.client.post("/registry/requests", json=body, headers=clerk)
+
+    assert_problem(response, 403, "/problems/not_permitted")
+
+
+async def test_unknown_case_is_a_404_problem_for_reads_and_steps(dalang):
+    clerk = await dalang.token(Role.WINDOW_CLERK)
+    missing = "dongguan-dalang:20260520-00000000"
+
+    read = await dalang.client.get(f"/registry/requests/{missing}", headers=clerk)
+    step = await dalang.client.post(
+        f"/registry/requests/{missing}/reject", json={"reason": "no such person"}, headers=clerk
+    )
+
+    assert_problem(read, 404, "/problems/unknown_case")
+    assert_problem(step, 404, "/problems/registry_unknown_request")
+
+
+async def test_unknown_quarantine_entry_is_a_404_problem(dalang):
+    admin = await dalang.token(Role.ADMIN)
+
+    response = await dalang.client.post("/quarantine/4242/redrive", headers=admin)
+
+    assert_problem(response, 404, "/problems/unknown_quarantine_entry")
+
+
+async def test_openapi_describes_routes_roles_security_and_problems(dalang):
+    document = (await dalang.client.get("/openapi.json")).json()
+
+    assert document["info"]["title"] == f"Fengqiao node {DALANG.id}"
+    assert {"/registry/requests", "/registry/requests/{request_id}/accept", "/readyz"} <= set(
+        document["paths"]
+    )
+    assert document["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
+    accept = document["paths"]["/registry/requests/{request_id}/accept"]["post"]
+    assert accept["security"] == [{"token": []}]
+    assert {"401", "403", "404", "409", "422"} <= set(accept["responses"])
+    assert "Problem" in document["components"]["schemas"]
