@@ -58,9 +58,8 @@ async def snapshot(db: Database, now: datetime) -> StoreSnapshot:
             outbox_unreceipted=await _counts(
                 conn, o.recipient, o.status == "published", recipients
             ),
-            oldest_unreceipted_age_s={
-                str(r): max(0.0, (now - _aware(t)).total_seconds()) for r, t in oldest
-            },
+            oldest_unreceipted_age_s=dict.fromkeys(recipients, 0.0)
+            | {str(r): max(0.0, (now - _aware(t)).total_seconds()) for r, t in oldest},
             quarantine_held=await _counts(conn, q.reason, q.status == "held", []),
             inbox_applied=await _counts(conn, i.sender, i.status == "applied", senders),
         )

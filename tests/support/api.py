@@ -43,9 +43,10 @@ class Clock:
 
 
 def registry_agreement(parties: list[Bureau], path: Path) -> Path:
-    """An agreement file permitting every registry event between `parties`, applicant's
-    identity number, phone and address sealed as personal data."""
-    return write_agreement(parties, path, sorted(REGISTRY_HANDLERS), personal=PERSONAL)
+    """An agreement file permitting every registry event (and receipts) between `parties`,
+    the applicant's identity number, phone and address sealed as personal data."""
+    types = [*sorted(REGISTRY_HANDLERS), "bus.receipt"]
+    return write_agreement(parties, path, types, personal=PERSONAL)
 
 
 async def store_url(backend: str, directory: Path) -> str:
