@@ -1,0 +1,160 @@
+"""The report's figures from one side's own rows: pure functions over plain records.
+
+Disputes, mediations and proxy requests count in the period they were opened in (reported,
+requested, filed; CST days). A case opened by the period's last day and not ended by then is an
+open item carried over. Proxy requests are counted by their status now; rates are basis points
+rounded half up, 0 when there is nothing to count.
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from statistics import median
+
+from contracts.events.reports import (
+    DisputeFigures,
+    MediationFigures,
+    OpenItem,
+    ProxyFigures,
+    ReportFigures,
+    StreamHead,
+)
+from services.reports.period import Period
+
+TRAVEL_COST_PER_TRIP_FEN = 76_000
+"""A trip home to the registry that a proxy request saves: 760 yuan (DOMAIN.md)."""
+
+
+@dataclass(frozen=True)
+class DisputeRecord:
+    dispute_id: str
+    category: str
+    risk: str
+    level: int
+    reported_on: date
+    outcome: str | None = None
+    resolved_on: date | None = None
+    compensation_fen: int | None = None
+    closed_on: date | None = None
+
+
+@dataclass(frozen=True)
+class MediationRecord:
+    mediation_id: str
+    requested_on: date
+    closed_on: date | None = None
+    declined: bool = False
+
+
+@dataclass(frozen=True)
+class ProxyRecord:
+    request_id: str
+    service_code: str
+    status: str
+    filed_on: date
+    due_on: date | None = None
+    completed_on: date | None = None
+    rejected_on: date | None = None
+
+
+@dataclass(frozen=True)
+class OwnRecords:
+    """What one side holds of its exchange with its partners, as the figures need it."""
+
+    disputes: Sequence[DisputeRecord]
+    mediations: Sequence[MediationRecord]
+    proxy_requests: Sequence[ProxyRecord]
+    chain_heads: Sequence[StreamHead]
+
+
+def rate_bp(part: int, whole: int) -> int:
+    """part / whole in basis points, rounded half up; 0 when whole is 0."""
+    return (part * 20_000 + whole) // (2 * whole) if whole else 0
+
+
+def _ended_by(day: date | None, period: Period) -> bool:
+    return day is not None and day <= period.last_day
+
+
+def dispute_figures(records: Iterable[DisputeRecord], period: Period) -> DisputeFigures:
+    """Disputes reported in the period: by category, level, risk; resolved ones by outcome."""
+    reported = [d for d in records if period.holds(d.reported_on)]
+    resolved = [d for d in reported if d.outcome and _ended_by(d.resolved_on, period)]
+    days = [(d.resolved_on - d.reported_on).days for d in resolved if d.resolved_on]
+    return DisputeFigures(
+        reported=len(reported),
+        resolved=len(resolved),
+        by_category=dict(Counter(d.category for d in reported)),
+        by_level=dict(Counter(str(d.level) for d in reported)),
+        by_risk=dict(Counter(d.risk for d in reported)),
+        by_outcome=dict(Counter(str(d.outcome) for d in resolved)),
+        resolution_rate_bp=rate_bp(len(resolved), len(reported)),
+        median_days_to_resolution=float(median(days)) if days else None,
+        compensation_total_fen=sum(d.compensation_fen or 0 for d in resolved),
+    )
+
+
+def mediation_figures(records: Iterable[MediationRecord], period: Period) -> MediationFigures:
+    """Linked mediations requested, and closed, in the period."""
+    records = list(records)
+    return MediationFigures(
+        opened=sum(period.holds(m.requested_on) for m in records),
+        closed=sum(period.holds(m.closed_on) for m in records),
+    )
+
+
+def proxy_figures(
+    records: Iterable[ProxyRecord], period: Period, cost_per_trip_fen: int
+) -> ProxyFigures:
+    """Proxy requests filed in the period by service and status, on time, and travel saved."""
+    filed = [r for r in records if period.holds(r.filed_on)]
+    by_service: dict[str, Counter[str]] = {}
+    for r in filed:
+        by_service.setdefault(r.service_code, Counter())[r.status] += 1
+    completed = [r for r in filed if r.completed_on is not None]
+    on_time = [r for r in completed if _on_time(r)]
+    return ProxyFigures(
+        by_service={code: dict(counts) for code, counts in by_service.items()},
+        on_time_rate_bp=rate_bp(len(on_time), len(completed)),
+        travel_cost_avoided_fen=len(completed) * cost_per_trip_fen,
+    )
+
+
+def _on_time(r: ProxyRecord) -> bool:
+    return r.completed_on is not None and (r.due_on is None or r.completed_on <= r.due_on)
+
+
+def open_items(records: OwnRecords, period: Period) -> list[OpenItem]:
+    """Cases opened by the period's end and still open then, in a stable order."""
+    items = [
+        OpenItem(kind="dispute", case_id=d.dispute_id, opened_on=d.reported_on.isoformat())
+        for d in records.disputes
+        if _ended_by(d.reported_on, period)
+        and not (_ended_by(d.resolved_on, period) or _ended_by(d.closed_on, period))
+    ]
+    items += [
+        OpenItem(kind="mediation", case_id=m.mediation_id, opened_on=m.requested_on.isoformat())
+        for m in records.mediations
+        if _ended_by(m.requested_on, period) and not (m.declined or _ended_by(m.closed_on, period))
+    ]
+    items += [
+        OpenItem(kind="proxy_request", case_id=r.request_id, opened_on=r.filed_on.isoformat())
+        for r in records.proxy_requests
+        if _ended_by(r.filed_on, period)
+        and not (_ended_by(r.completed_on, period) or _ended_by(r.rejected_on, period))
+    ]
+    return sorted(items, key=lambda i: (i.kind, i.case_id))
+
+
+def report_figures(
+    records: OwnRecords, period: Period, cost_per_trip_fen: int = TRAVEL_COST_PER_TRIP_FEN
+) -> ReportFigures:
+    """Every figure of the report, from one side's own records."""
+    return ReportFigures(
+        disputes=dispute_figures(records.disputes, period),
+        mediations=mediation_figures(records.mediations, period),
+        proxy_requests=proxy_figures(records.proxy_requests, period, cost_per_trip_fen),
+        open_items=open_items(records, period),
+        chain_heads=sorted(records.chain_heads, key=lambda h: (h.sender, h.recipient)),
+    )

@@ -1,0 +1,77 @@
+"""Report figures and reconciliation as pure functions over plain records."""
+
+from datetime import date
+
+import pytest
+
+from contracts.events.reports import StreamHead
+from services.reports.figures import (
+    DisputeRecord,
+    OwnRecords,
+    ProxyRecord,
+    rate_bp,
+    report_figures,
+)
+from services.reports.period import Period, UnknownPeriod
+from services.reports.reconcile import Difference, differences
+
+H1, H2 = Period.parse("2026-H1"), Period.parse("2026-H2")
+HEADS = [
+    StreamHead(sender="a", recipient="b", up_to_seq=1, chain_head="1" * 64),
+    StreamHead(sender="b", recipient="a", up_to_seq=1, chain_head="2" * 64),
+]
+
+
+def _records(*proxies: ProxyRecord, disputes: tuple[DisputeRecord, ...] = ()) -> OwnRecords:
+    return OwnRecords(disputes=disputes, mediations=[], proxy_requests=proxies, chain_heads=HEADS)
+
+
+def _proxy(n: int, completed_on: date | None, due_on: date = date(2026, 6, 10)) -> ProxyRecord:
+    status = "completed" if completed_on else "accepted"
+    return ProxyRecord(f"P{n}", "id_card_renewal", status, date(2026, 6, 1), due_on, completed_on)
+
+
+def test_half_years_run_january_to_june_and_july_to_december() -> None:
+    assert (H1.first_day, H1.last_day) == (date(2026, 1, 1), date(2026, 6, 30))
+    assert (H2.first_day, H2.last_day) == (date(2026, 7, 1), date(2026, 12, 31))
+    with pytest.raises(UnknownPeriod):
+        Period.parse("2026-Q1")
+
+
+def test_rates_round_half_up_to_a_basis_point_and_nothing_counts_zero() -> None:
+    assert rate_bp(11_994, 12_104) == 9909
+    assert rate_bp(2, 3) == 6667
+    assert rate_bp(1, 8) == 1250
+    assert rate_bp(0, 0) == 0
+
+
+def test_each_completed_proxy_request_avoids_one_trip_and_late_ones_lower_the_on_time_rate() -> (
+    None
+):
+    late = _proxy(9, date(2026, 6, 20))
+    proxies = [_proxy(n, date(2026, 6, 5)) for n in range(9)] + [late, _proxy(10, None)]
+    figures = report_figures(_records(*proxies), H1).proxy_requests
+    assert figures.travel_cost_avoided_fen == 10 * 76_000
+    assert figures.on_time_rate_bp == 9000
+    assert figures.by_service == {"id_card_renewal": {"completed": 10, "accepted": 1}}
+
+
+def test_a_dispute_resolved_after_the_period_is_reported_but_carried_over_open() -> None:
+    dispute = DisputeRecord(
+        "D1", "debt", "low", 2, date(2026, 6, 28), "withdrawn", date(2026, 7, 2), 0
+    )
+    figures = report_figures(_records(disputes=(dispute,)), H1)
+    assert (figures.disputes.reported, figures.disputes.resolved) == (1, 0)
+    assert figures.disputes.median_days_to_resolution is None
+    assert [i.case_id for i in figures.open_items] == ["D1"]
+    assert report_figures(_records(disputes=(dispute,)), H2).disputes.reported == 0
+
+
+def test_differences_name_each_figure_that_differs_with_both_counts() -> None:
+    ours = report_figures(_records(_proxy(1, date(2026, 6, 5)), _proxy(2, None)), H1)
+    theirs = report_figures(_records(_proxy(1, date(2026, 6, 5))), H1)
+    assert differences(ours, ours) == []
+    assert differences(ours, theirs) == [
+        Difference("open_items.proxy_request:P2", 1, 0),
+        Difference("proxy_requests.by_service.id_card_renewal.accepted", 1, 0),
+    ]
