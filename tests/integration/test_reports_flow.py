@@ -20,8 +20,18 @@ from services.registry import commands as r
 from services.registry.handlers import HANDLERS as REGISTRY
 from services.registry.materials import MaterialStore
 from services.registry.tables import registry_requests
+from services.reports.commands import (
+    CosignReport,
+    ProposeReport,
+    cosign_report,
+    propose_report,
+    reconcile_report,
+)
 from services.reports.counting import count_figures
+from services.reports.handlers import HANDLERS as REPORTS
+from services.reports.model import ReportState, SigningOutOfTurn, UnexplainedDifferences
 from services.reports.period import Period
+from services.reports.queries import ReportView, get_report_view
 from services.reports.reconcile import Difference, differences
 from tests.support.databases import BACKENDS
 from tests.support.nodes import Network, cooperation, open_network
@@ -31,6 +41,7 @@ pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 DALANG, QIANFENG = "dongguan-dalang", "guangan-qianfeng"
 H1 = Period.parse("2026-H1")
+AGREEMENT = "dalang-qianfeng-test"
 HANDLERS = DISPUTES | MEDIATION | REGISTRY
 VILLAGER = Person(name="Lao Huang", home_jurisdiction=QIANFENG)
 ASSISTANT = Person(name="Police assistant Wu", home_jurisdiction=DALANG)
@@ -44,7 +55,7 @@ async def network(backend: str, tmp_path: Path, extra: Any = None) -> AsyncItera
     bureaus = [Bureau(DALANG), Bureau(QIANFENG)]
     handlers = HANDLERS | (extra or {})
     types = {*handlers, "report.proposed", "report.cosigned"}
-    agreement = cooperation(bureaus, sorted(types), "H2")
+    agreement = cooperation(bureaus, sorted(types), "H2", agreement_id=AGREEMENT)
     async with open_network(backend, tmp_path, bureaus, [agreement], handlers) as net:
         yield net
 
@@ -189,3 +200,66 @@ async def test_a_proxy_request_missing_on_one_side_is_exactly_the_difference_lis
         Difference("proxy_requests.by_service.id_card_renewal.completed", 3, 2),
         Difference("proxy_requests.travel_cost_avoided_fen", 228_000, 152_000),
     ]
+
+
+async def _view(net: Network, jurisdiction: str, report_id: str) -> ReportView:
+    async with net.db(jurisdiction).transaction() as conn:
+        view = await get_report_view(conn, report_id)
+    assert view is not None
+    return view
+
+
+async def test_the_exchange_ends_with_both_cosignatures_on_both_nodes(
+    backend: str, tmp_path: Path
+) -> None:
+    async with network(backend, tmp_path, REPORTS) as net:
+        await seed_disputes(net)
+        await seed_proxy_requests(net, tmp_path, completed=2, open_=1)
+        propose = ProposeReport(agreement_id=AGREEMENT, period="2026-H1", report_id="RPT-1")
+        proposed = await propose_report(net[DALANG], propose)
+        await settle(net)
+        assert await reconcile_report(net[QIANFENG], "RPT-1") == []
+        with pytest.raises(SigningOutOfTurn):
+            await cosign_report(net[DALANG], CosignReport(report_id="RPT-1"))
+        await cosign_report(net[QIANFENG], CosignReport(report_id="RPT-1"))
+        await settle(net)
+        await cosign_report(net[DALANG], CosignReport(report_id="RPT-1"))
+        await settle(net)
+        views = [await _view(net, j, "RPT-1") for j in (DALANG, QIANFENG)]
+
+    for view in views:
+        assert view.state is ReportState.FINAL and view.final
+        assert view.figures_digest == proposed.figures_digest
+        assert [s.signed_by for s in view.signatures] == [QIANFENG, DALANG]
+    assert views[0].signatures == views[1].signatures
+    assert views[1].figures[QIANFENG] == views[1].figures[DALANG]
+
+
+async def test_a_partner_signs_a_diverged_count_only_with_every_difference_explained(
+    backend: str, tmp_path: Path
+) -> None:
+    async with network(backend, tmp_path, REPORTS) as net:
+        await seed_proxy_requests(net, tmp_path, completed=3, open_=0)
+        propose = ProposeReport(agreement_id=AGREEMENT, period="2026-H1", report_id="RPT-2")
+        await propose_report(net[DALANG], propose)
+        await settle(net)
+        async with net.db(QIANFENG).transaction() as conn:
+            gone = registry_requests.c.request_id == "PX-01"
+            await conn.execute(delete(registry_requests).where(gone))
+        found = await reconcile_report(net[QIANFENG], "RPT-2")
+        with pytest.raises(UnexplainedDifferences):
+            await cosign_report(net[QIANFENG], CosignReport(report_id="RPT-2"))
+        why = "PX-01 was lost in a restore of the Qianfeng store; Dalang's count stands."
+        explained = CosignReport(report_id="RPT-2", explanations={d.figure: why for d in found})
+        await cosign_report(net[QIANFENG], explained)
+        await settle(net)
+        await cosign_report(net[DALANG], CosignReport(report_id="RPT-2"))
+        await settle(net)
+        view = await _view(net, DALANG, "RPT-2")
+
+    assert [d.figure for d in found] == [
+        "proxy_requests.by_service.id_card_renewal.completed",
+        "proxy_requests.travel_cost_avoided_fen",
+    ]
+    assert view.final
+    assert [d["counted"] for d in view.signatures[0].differences_acknowledged] == [2, 152_000]
