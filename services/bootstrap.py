@@ -19,6 +19,7 @@ from services.keyring import Keyring, load_keyring
 from services.mediation.handlers import HANDLERS as MEDIATION_HANDLERS
 from services.node import Node
 from services.registry.handlers import HANDLERS as REGISTRY_HANDLERS
+from services.reports.handlers import HANDLERS as REPORT_HANDLERS
 from services.settings import NodeSettings
 from services.store.database import Database
 
@@ -27,6 +28,7 @@ FLOW_HANDLER_TABLES: tuple[Mapping[str, Handler], ...] = (
     DISPUTE_HANDLERS,
     MEDIATION_HANDLERS,
     REGISTRY_HANDLERS,
+    REPORT_HANDLERS,
 )
 """Every cooperation flow's table of handlers, one handler per event type."""
 

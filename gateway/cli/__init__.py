@@ -2,7 +2,7 @@
 
 import typer
 
-from gateway.cli import agreement, keys, log, node, quarantine, users
+from gateway.cli import agreement, keys, log, node, quarantine, report, users
 
 COMMAND_GROUPS: dict[str, typer.Typer] = {
     "keys": keys.app,
@@ -11,6 +11,7 @@ COMMAND_GROUPS: dict[str, typer.Typer] = {
     "quarantine": quarantine.app,
     "log": log.app,
     "users": users.app,
+    "report": report.app,
 }
 """Each group is a Typer app in its own module (node, demo, report, log, replay, users: later)."""
 

@@ -1,0 +1,76 @@
+"""`fengqiao report export`: this node's semiannual figures, counted from its own store."""
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from contracts.agreement import AgreementBook
+from gateway.cli.console import BadInput, reporting_input_errors
+from gateway.cli.settings_option import ConfigOption, node_settings
+from services.reports.counting import count_figures
+from services.reports.export import ExportFormat, ReportExport, render
+from services.reports.period import Period, UnknownPeriod
+from services.settings import NodeSettings
+from services.store.database import Database
+
+app = typer.Typer(help="The semiannual report (半年报).", no_args_is_help=True)
+
+
+def partners_in_force(book: AgreementBook, me: str) -> list[str]:
+    """Every jurisdiction sharing an agreement in force with `me` today."""
+    today = datetime.now(UTC).date()
+    found: set[str] = set()
+    for agreement_id in book.ids():
+        loaded = book.in_force(agreement_id, today)
+        parties = [] if loaded is None else [p.id for p in loaded.agreement.parties]
+        if me in parties:
+            found |= set(parties) - {me}
+    return sorted(found)
+
+
+@app.command("export")
+def export(
+    period: Annotated[str, typer.Option(help="a half year: 2026-H1 or 2026-H2")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="json or csv")] = ExportFormat.JSON,
+    out: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Count this node's figures for the period (a draft: not cosigned) and write them."""
+    with reporting_input_errors():
+        settings = node_settings(config)
+        try:
+            half = Period.parse(period)
+        except UnknownPeriod as exc:
+            raise BadInput(str(exc)) from None
+    console = Console(stderr=True)
+    with (
+        reporting_input_errors(),
+        console.status(f"counting {settings.jurisdiction}'s figures for {half.name}…"),
+    ):
+        report = asyncio.run(_count(settings, half))
+    text = render(report, fmt)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    console.print(f"{half.name} figures of {settings.jurisdiction} written to {out}")
+
+
+async def _count(settings: NodeSettings, period: Period) -> ReportExport:
+    book = AgreementBook.from_paths(settings.agreements)
+    partners = partners_in_force(book, settings.jurisdiction)
+    if not partners:
+        raise BadInput(f"{settings.jurisdiction} has no agreement in force with a partner")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database.open(settings.store_url)
+    try:
+        await db.migrate()
+        async with db.transaction() as conn:
+            figures = await count_figures(conn, settings.jurisdiction, partners, period)
+    finally:
+        await db.close()
+    return ReportExport(period.name, settings.jurisdiction, partners, figures)
