@@ -32,7 +32,12 @@ from services.bus.outbox import Outgoing, enqueue
 from services.runtime import NodeRuntime
 from services.store.tables import outbox, quarantine
 from tests.support.envelopes import PERSONAL_FIELDS, seed_dispute
-from tests.support.live import node_settings, wait_until, write_agreement
+from tests.support.live import (
+    declare_outbound_streams,
+    node_settings,
+    wait_until,
+    write_agreement,
+)
 from tests.support.nats import NatsServer, leaf_region, running, two_regions
 from tests.support.probe import create_probe, probe, probe_handlers
 from tests.support.trust import Bureau, flow
@@ -148,6 +153,7 @@ async def _nodes(root: Path, servers: dict[str, NatsServer]) -> AsyncIterator[Ju
         )
         for b in BUREAUS
     }
+    await declare_outbound_streams(*(runtime.settings for runtime in runtimes.values()))
     started: list[NodeRuntime] = []
     try:
         for runtime in runtimes.values():

@@ -5,17 +5,21 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import nats
 import yaml
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from contracts.agreement import signing_bytes
 from contracts.canonical import b64encode
 from contracts.catalogue import ALL_CONTRACTS
 from contracts.keys import sign, write_private_pem
 from services.bus.handlers import Handler
+from services.bus.transport import ensure_outbound_stream
 from services.node import Node
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings, Partner
+from services.store.database import Database, async_url
 from services.store.tables import inbox, outbox
 from tests.support.trust import Bureau, agreement_document, flow
 
@@ -77,6 +81,21 @@ def node_settings(
     )
 
 
+async def declare_outbound_streams(*nodes: NodeSettings) -> None:
+    """Create each node's outbound stream before any node starts. An inbound stream that sources
+    a partner's stream which does not exist yet only tries again some 10 s later."""
+    for settings in nodes:
+        assert settings.nats_url is not None
+        nc = await nats.connect(servers=settings.nats_url.split(","))
+        try:
+            js = nc.jetstream()
+            await ensure_outbound_stream(
+                js, settings.jurisdiction, replicas=settings.stream_replicas
+            )
+        finally:
+            await nc.close()
+
+
 def recording_handlers(types: list[str]) -> Callable[[Node], Mapping[str, Handler]]:
     """Handlers that apply nothing beyond the inbox row (the bus is what is under test)."""
 
@@ -98,6 +117,12 @@ async def applied(runtime: NodeRuntime) -> int:
 
 async def delivered(runtime: NodeRuntime) -> int:
     return await count(runtime, outbox, outbox.c.status == "delivered")
+
+
+def store_watcher(runtime: NodeRuntime) -> Database:
+    """The node's store opened again, to watch it: on SQLite its reads begin no write
+    transaction, so a test's polling never queues behind the node's own writers."""
+    return Database(create_async_engine(async_url(runtime.settings.store_url)))
 
 
 async def wait_until(check: Callable[[], Any], timeout: float, what: str) -> None:
