@@ -77,14 +77,17 @@ Direction = tuple[str, str, str]
 
 def directions(agreement: Agreement, permitted: bool) -> list[Direction]:
     """Every sender -> recipient -> type of TYPES that `agreement` permits (or refuses)."""
-    found = []
-    for (sender, recipient), event_type in (
-        (pair, t) for pair in permutations([b.id for b in BUREAUS], 2) for t in TYPES
-    ):
-        flow_ = agreement.flow(event_type)
-        if (flow_ is not None and flow_.permits(sender, recipient, 1)) == permitted:
-            found.append((sender, recipient, event_type))
-    return found
+    return [
+        (sender, recipient, event_type)
+        for sender, recipient in permutations([b.id for b in BUREAUS], 2)
+        for event_type in TYPES
+        if _permits(agreement, sender, recipient, event_type) == permitted
+    ]
+
+
+def _permits(agreement: Agreement, sender: str, recipient: str, event_type: str) -> bool:
+    flow_ = agreement.flow(event_type)
+    return flow_ is not None and flow_.permits(sender, recipient, 1)
 
 
 @dataclass
