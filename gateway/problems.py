@@ -117,7 +117,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    """Answer every error of `app` with a problem document."""
+    """Answer every error of `app` with a problem document, and describe it in OpenAPI."""
+    _publish_problem_schema(app)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(ValidationError, _invalid)
@@ -126,12 +127,31 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
+def _publish_problem_schema(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def problem_response(description: str) -> dict[str, Any]:
+    """An OpenAPI response of a problem document (`install_problem_handlers` adds the schema)."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {"description": description, "content": {MEDIA_TYPE: {"schema": schema}}}
+
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": text}
-    for status, text in (
-        (401, "no bearer token, or one that is unknown or revoked"),
-        (403, "the user's role may not do this, or the agreement does not permit it"),
-        (422, "the request does not validate"),
-    )
+    401: problem_response("no bearer token, or one that is unknown or revoked"),
+    403: problem_response("the user's role may not do this, or the agreement does not permit it"),
+    422: problem_response("the request does not validate"),
 }
 """Responses every authenticated route may give, for the OpenAPI document."""

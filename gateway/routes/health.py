@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.deps import ApiDep
 from gateway.metrics import CONTENT_TYPE, exposition, snapshot
 from gateway.node_api import NodeApi
-from gateway.problems import Problem, problem
+from gateway.problems import problem, problem_response
 
 router = APIRouter(tags=["health"])
 STORE_TIMEOUT_S = 2.0
@@ -30,7 +30,7 @@ async def healthz() -> Status:
 
 @router.get(
     "/readyz",
-    responses={503: {"model": Problem, "description": "the store or NATS is not reachable"}},
+    responses={503: problem_response("the store or NATS is not reachable")},
 )
 async def readyz(api: ApiDep, request: Request) -> Response:
     """Ready when the store answers a query and NATS is connected; 503 naming what failed."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict
 
 from gateway.deps import Admin, ApiDep, QuarantineReader
-from gateway.problems import PROBLEM_RESPONSES, Problem
+from gateway.problems import PROBLEM_RESPONSES, problem_response
 from services.bus.quarantine import list_entries, redrive
 
 router = APIRouter(prefix="/quarantine", tags=["quarantine"], responses=PROBLEM_RESPONSES)
@@ -59,7 +59,7 @@ async def list_quarantine(
 
 @router.post(
     "/{entry}/redrive",
-    responses={404: {"model": Problem, "description": "no held entry of that id"}},
+    responses={404: problem_response("no held entry of that id")},
 )
 async def redrive_entry(entry: Annotated[int, Path(ge=1)], _: Admin, api: ApiDep) -> Redrive:
     """Try a held entry again with the agreements and contracts in force now (admins).

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from gateway.deps import ApiDep, RegistryClerk, RegistryReader
 from gateway.masking import disclosed, registry_disclosure
-from gateway.problems import PROBLEM_RESPONSES, CaseNotFound, Problem
+from gateway.problems import PROBLEM_RESPONSES, CaseNotFound, problem_response
 from gateway.routes.registry_models import (
     Acceptance,
     Completion,
@@ -33,8 +33,8 @@ from services.registry.model import State, registry_day
 from services.users.access_log import CaseRef, Disclosure, read_case
 
 STEP_RESPONSES = PROBLEM_RESPONSES | {
-    404: {"model": Problem, "description": "no request of that id is on file"},
-    409: {"model": Problem, "description": "the request's state or this node's side refuses it"},
+    404: problem_response("no request of that id is on file"),
+    409: problem_response("the request's state or this node's side refuses it"),
 }
 router = APIRouter(prefix="/registry", tags=["registry"], responses=STEP_RESPONSES)
 

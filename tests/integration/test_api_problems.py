@@ -142,4 +142,7 @@ async def test_openapi_describes_routes_roles_security_and_problems(dalang):
     accept = document["paths"]["/registry/requests/{request_id}/accept"]["post"]
     assert accept["security"] == [{"token": []}]
     assert {"401", "403", "404", "409", "422"} <= set(accept["responses"])
-    assert "Problem" in document["components"]["schemas"]
+    problem = accept["responses"]["409"]["content"]["application/problem+json"]["schema"]
+    assert problem == {"$ref": "#/components/schemas/Problem"}
+    schema = document["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "instance"} <= set(schema["properties"])
