@@ -6,13 +6,20 @@ Each route names the alias of the roles it allows; the role sets are the policy 
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from gateway.auth import allow, current_user
 from gateway.node_api import NodeApi, node_api
 from services.users.model import Role, User
 
+
+def route_action(request: Request) -> str:
+    """`METHOD /path/{template}` of the route called: how the access log names a read."""
+    return f"{request.method} {request.scope['route'].path}"
+
+
 ApiDep = Annotated[NodeApi, Depends(node_api)]
+Action = Annotated[str, Depends(route_action)]
 CurrentUser = Annotated[User, Depends(current_user)]
 
 REGISTRY_STEPS = (Role.WINDOW_CLERK,)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from gateway.deps import ApiDep, RegistryClerk, RegistryReader
+from gateway.deps import Action, ApiDep, RegistryClerk, RegistryReader
 from gateway.masking import disclosed, registry_disclosure
 from gateway.problems import PROBLEM_RESPONSES, CaseNotFound, problem_response
 from gateway.routes.registry_models import (
@@ -68,7 +68,7 @@ async def list_requests(
 
 @router.get("/requests/{request_id}")
 async def get_request(
-    request_id: RequestId, reader: RegistryReader, api: ApiDep, request: Request
+    request_id: RequestId, reader: RegistryReader, api: ApiDep, action: Action
 ) -> ProxyRequest:
     """One request with its files, the materials owed and its timeline. The applicant's
     personal fields are masked unless the reader is an admin or a clerk of a party to it."""
@@ -82,7 +82,7 @@ async def get_request(
         node.db,
         reader,
         CaseRef("registry", request_id),
-        f"{request.method} {request.scope['route'].path}",
+        action,
         lambda conn: queries.get_request(conn, request_id),
         lambda view: disclosed("applicant", view.applicant, disclosure(view)),
         node.clock(),
