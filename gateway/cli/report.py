@@ -13,11 +13,24 @@ from gateway.cli.console import BadInput, reporting_input_errors
 from gateway.cli.settings_option import ConfigOption, node_settings
 from services.reports.counting import count_figures
 from services.reports.export import ExportFormat, ReportExport, render
+from services.reports.export_file import render_bytes
 from services.reports.period import Period, UnknownPeriod
 from services.settings import NodeSettings
 from services.store.database import Database
 
 app = typer.Typer(help="The semiannual report (半年报).", no_args_is_help=True)
+
+
+def display_names(book: AgreementBook, ids: list[str]) -> dict[str, str]:
+    """The Chinese display name of each jurisdiction in `ids`, from the agreements in force."""
+    today = datetime.now(UTC).date()
+    names: dict[str, str] = {}
+    for agreement_id in book.ids():
+        loaded = book.in_force(agreement_id, today)
+        for party in [] if loaded is None else loaded.agreement.parties:
+            if party.id in ids:
+                names[party.id] = party.name.zh
+    return names
 
 
 def partners_in_force(book: AgreementBook, me: str) -> list[str]:
@@ -35,8 +48,12 @@ def partners_in_force(book: AgreementBook, me: str) -> list[str]:
 @app.command("export")
 def export(
     period: Annotated[str, typer.Option(help="a half year: 2026-H1 or 2026-H2")],
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="json or csv")] = ExportFormat.JSON,
-    out: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="json, csv, xlsx or pdf")
+    ] = ExportFormat.JSON,
+    out: Annotated[
+        Path | None, typer.Option(help="write here instead of stdout (required for xlsx, pdf)")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Count this node's figures for the period (a draft: not cosigned) and write them."""
@@ -46,17 +63,18 @@ def export(
             half = Period.parse(period)
         except UnknownPeriod as exc:
             raise BadInput(str(exc)) from None
+        if fmt.binary and out is None:
+            raise BadInput(f"{fmt.value} is a binary file: name it with --out")
     console = Console(stderr=True)
     with (
         reporting_input_errors(),
         console.status(f"counting {settings.jurisdiction}'s figures for {half.name}…"),
     ):
         report = asyncio.run(_count(settings, half))
-    text = render(report, fmt)
     if out is None:
-        typer.echo(text, nl=False)
+        typer.echo(render(report, fmt), nl=False)
         return
-    out.write_text(text, encoding="utf-8")
+    out.write_bytes(render_bytes(report, fmt))
     console.print(f"{half.name} figures of {settings.jurisdiction} written to {out}")
 
 
@@ -73,4 +91,5 @@ async def _count(settings: NodeSettings, period: Period) -> ReportExport:
             figures = await count_figures(conn, settings.jurisdiction, partners, period)
     finally:
         await db.close()
-    return ReportExport(period.name, settings.jurisdiction, partners, figures)
+    names = display_names(book, [settings.jurisdiction, *partners])
+    return ReportExport(period.name, settings.jurisdiction, partners, figures, names=names)

@@ -1,13 +1,12 @@
-"""A report's figures as a file: JSON (the figures as they travel) and CSV (one figure a row).
-
-XLSX and PDF renderings are not built yet.
+"""A report's figures as a file: JSON (the figures as they travel) and CSV (one figure a row);
+XLSX (export_xlsx) and PDF (export_pdf) are binary and rendered through export_file.
 """
 
 import csv
 import io
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -18,6 +17,17 @@ from services.reports.reconcile import flatten
 class ExportFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
+    XLSX = "xlsx"
+    PDF = "pdf"
+
+    @property
+    def binary(self) -> bool:
+        """Whether the format is bytes rather than UTF-8 text."""
+        return self in (ExportFormat.XLSX, ExportFormat.PDF)
+
+
+class BinaryFormat(ValueError):
+    """A binary format (XLSX, PDF) asked of the text renderer."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,7 @@ class ReportExport:
     figures: ReportFigures
     status: str = "draft"  # "final" once both cosignatures over the digest are in
     signed_by: Sequence[str] = ()
+    names: Mapping[str, str] = field(default_factory=dict)  # display names by jurisdiction id
 
     def document(self) -> dict[str, Any]:
         """The export as one JSON-ready object, with the digest cosigners sign."""
@@ -64,5 +75,7 @@ def to_csv(export: ReportExport) -> str:
 
 
 def render(export: ReportExport, fmt: ExportFormat) -> str:
-    """The export in `fmt`."""
+    """The export in the text format `fmt`; BinaryFormat for XLSX and PDF (see export_file)."""
+    if fmt.binary:
+        raise BinaryFormat(f"{fmt.value} is binary: render it with export_file.render_bytes")
     return to_json(export) if fmt is ExportFormat.JSON else to_csv(export)
