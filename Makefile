@@ -31,8 +31,8 @@ run: $(STAMP) ## one node for one jurisdiction (deploy/node.example.toml; CONFIG
 demo: $(STAMP) ## two regions, two nodes, the seed scenarios
 	@echo "make demo: the two-region demo is not built yet (issue: product surface)"; exit 1
 
-bench: $(STAMP) ## end-to-end throughput against raw JetStream
-	@echo "make bench: the benchmark is not built yet (issue: benchmark)"; exit 1
+bench: $(STAMP) ## end-to-end throughput against raw JetStream (QUICK=1: a smoke run)
+	$(BIN)/python scripts/bench.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,139 @@
+"""`make bench`: the bus end to end against raw JetStream, on this machine, in one run.
+
+    .venv/bin/python scripts/bench.py [--quick] [--out build/bench.json]
+
+Starts two regions (two nats-servers, two JetStream domains, a leaf link) and two nodes as
+separate OS processes (Dalang on the leaf region sends, Qianfeng on the hub region receives), then
+measures: raw JetStream publish and consume; events/s end to end (accepted by Dalang's
+`send_many` -> signed -> outbox -> JetStream -> leaf link -> verified -> committed in Qianfeng's
+inbox); latency accept -> partner commit at a fixed offered load; the drain of a backlog built
+while the receiver was down; the semiannual report over a bulk-filled store; and resident memory.
+Writes build/bench.json and prints a table. docs/performance.md explains each figure.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts import bench_raw, bench_report
+from scripts.bench_phases import Bench, start_bench
+from tests.support.envelopes import Exchange
+from tests.support.nats import nats_server_binary, running, two_regions
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each phase does; --quick is a smoke run that only checks the counts."""
+
+    raw_messages: int
+    e2e_events: int
+    latency_rate: float
+    latency_events: int
+    backlog_events: int
+    report_events: int
+
+
+DEFAULT = Sizes(50_000, 20_000, 500.0, 10_000, 100_000, 1_000_000)
+QUICK = Sizes(2_000, 1_000, 200.0, 400, 2_000, 10_000)
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    server = subprocess.run(
+        [str(nats_server_binary()), "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    packages = ["nats-py", "SQLAlchemy", "aiosqlite", "cryptography", "pydantic", "rfc8785"]
+    return {
+        "machine": {"cpus": os.cpu_count(), "cpu_model": model, "arch": platform.machine()},
+        "python": platform.python_version(),
+        "nats_server": server,
+        "packages": {name: version(name) for name in packages},
+    }
+
+
+def run_nodes(root: Path, sizes: Sizes) -> dict[str, Any]:
+    """Raw baseline and every phase that needs the two regions and the two nodes."""
+    regions = two_regions(root)
+    with running(*regions.servers):
+        payload = b"x" * len(Exchange().envelope().wire_bytes())
+        figures: dict[str, Any] = {"envelope_bytes": len(payload)}
+        figures |= asyncio.run(bench_raw.measure(regions.leaf, sizes.raw_messages, payload))
+        bench: Bench = start_bench(root, regions)
+        try:
+            figures |= bench.idle_memory()
+            figures |= bench.throughput(sizes.e2e_events)
+            figures |= bench.latency(sizes.latency_events, sizes.latency_rate)
+            figures |= bench.backlog(sizes.backlog_events)
+            figures |= bench.totals()
+        finally:
+            bench.stop()
+    figures["ratio"] = figures["e2e_events_per_s"] / figures["raw_js_publish_per_s"]
+    return figures
+
+
+def table(figures: dict[str, Any]) -> str:
+    """The headline figures, one a line."""
+    rows = [
+        ("raw JetStream publish, 256 in flight", "raw_js_publish_per_s", "/s"),
+        ("raw JetStream publish, one by one", "raw_js_publish_one_by_one_per_s", "/s"),
+        ("raw JetStream pull consume + ack", "raw_js_consume_per_s", "/s"),
+        ("end to end, Dalang -> Qianfeng", "e2e_events_per_s", "events/s"),
+        ("ratio end to end / raw bounded", "ratio", ""),
+        ("latency p50", "p50_ms", "ms"),
+        ("latency p95", "p95_ms", "ms"),
+        ("latency p99", "p99_ms", "ms"),
+        (f"backlog of {figures.get('backlog_events')} drained", "backlog_s", "s"),
+        ("report over the stored events", "report_s", "s"),
+        ("report peak memory", "report_peak_mb", "MB"),
+        ("idle RSS (largest node)", "idle_rss_mb", "MB"),
+        ("RSS under load (largest node)", "load_rss_mb", "MB"),
+    ]
+    lines = []
+    for label, key, unit in rows:
+        value = figures.get(key)
+        shown = "null" if value is None else f"{value:,.3f}" if key == "ratio" else f"{value:,.1f}"
+        lines.append(f"  {label:<40} {shown:>12} {unit}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Run every phase, write the JSON, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench.json")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else DEFAULT
+    root = Path(tempfile.mkdtemp(prefix="fq-bench-"))
+    figures: dict[str, Any] = {"quick": args.quick} | machine()
+    figures |= run_nodes(root, sizes)
+    figures |= bench_report.measure(root / "report", sizes.report_events)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"{figures['machine']}, Python {figures['python']}, {figures['nats_server']}")
+    print(table(figures))
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""One node of `make bench` as its own OS process, driven over stdin/stdout one JSON line a time.
+
+    python scripts/bench_node.py SETTINGS.json
+
+It answers `{"ready": true}` once started, then for each command line one reply line:
+`{"send": N, "batch": B, "rate": R|null, "first": K}` enqueues events K..K+N-1 to the partner
+through `Node.send_many`, B per transaction, as fast as it can or at R events/s, and replies with
+the wall-clock time each batch committed (`accepted`: [[event_id, t], ...] when asked with
+`"stamps": true`). `{"stop": true}` stops the node. The node applies nothing beyond the inbox row:
+the bus is what is measured.
+"""
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from services.bus.outbox import Outgoing
+from services.node import Node
+from services.runtime import NodeRuntime
+from services.settings import NodeSettings
+from tests.chaos.conftest import dispute
+from tests.support.live import recording_handlers
+
+CASES = 400
+
+
+async def send(node: Node, recipient: str, command: dict[str, Any]) -> dict[str, Any]:
+    """Enqueue the events a `send` command asks for; the commit time of each batch."""
+    first, count, batch = int(command["first"]), int(command["send"]), int(command["batch"])
+    rate: float | None = command.get("rate")
+    stamps: list[tuple[str, float]] = []
+    started = time.time()
+    for offset in range(0, count, batch):
+        if rate:
+            # Paced from the start so that a slow batch is caught up, not the load lowered.
+            await asyncio.sleep(max(0.0, started + offset / rate - time.time()))
+        numbers = range(first + offset, first + min(offset + batch, count))
+        outgoing = [Outgoing(dispute(n), recipient, f"case-{n % CASES:04d}") for n in numbers]
+        async with node.unit_of_work() as conn:
+            envelopes = await node.send_many(conn, outgoing)
+        committed = time.time()
+        if command.get("stamps"):
+            stamps.extend((e.id, committed) for e in envelopes)
+        await asyncio.sleep(0)
+    return {"sent": count, "started": started, "ended": time.time(), "accepted": stamps}
+
+
+def reply(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+async def main(settings_file: Path) -> None:
+    settings = NodeSettings.model_validate(json.loads(settings_file.read_text()))
+    runtime = NodeRuntime(settings, recording_handlers(["dispute.reported"]))
+    node = await runtime.start()
+    partner = settings.partners[0].jurisdiction
+    reply({"ready": True})
+    try:
+        while line := await asyncio.to_thread(sys.stdin.readline):
+            command = json.loads(line)
+            if command.get("stop"):
+                break
+            reply(await send(node, partner, command))
+    finally:
+        await runtime.stop()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    asyncio.run(main(Path(sys.argv[1])))

@@ -1,0 +1,177 @@
+"""The two nodes of `make bench` as OS processes, and what the bench reads of them from outside:
+resident memory (/proc) and their SQLite stores (read-only, so the nodes' writers never wait).
+"""
+
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from services.settings import NodeSettings
+
+NODE_SCRIPT = Path(__file__).resolve().parent / "bench_node.py"
+
+
+class NodeProcessFailed(RuntimeError):
+    """A bench node exited or answered nothing."""
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process `pid` in MB (VmRSS from /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise NodeProcessFailed(f"no VmRSS for pid {pid}")
+
+
+@dataclass
+class NodeProcess:
+    """One node running scripts/bench_node.py with `settings`, driven over its stdin/stdout."""
+
+    settings: NodeSettings
+    process: subprocess.Popen[str] | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Path:
+        return Path(self.settings.store_url.removeprefix("sqlite:///"))
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise NodeProcessFailed(f"{self.settings.jurisdiction} is not running")
+        return self.process.pid
+
+    def start(self) -> float:
+        """Start the process; seconds until the node said it is ready."""
+        data = self.settings.data_dir
+        config = data / "bench-settings.json"
+        config.write_text(self.settings.model_dump_json())
+        started = time.perf_counter()
+        with (data / "node.log").open("a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(NODE_SCRIPT), str(config)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+        self._answer()
+        return time.perf_counter() - started
+
+    def command(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Send one command line; its one reply line."""
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.write(json.dumps(message) + "\n")
+        self.process.stdin.flush()
+        return self._answer()
+
+    def _answer(self) -> dict[str, Any]:
+        assert self.process is not None
+        stdout: IO[str] | None = self.process.stdout
+        line = stdout.readline() if stdout is not None else ""
+        if not line:
+            log = (self.settings.data_dir / "node.log").read_text()[-3000:]
+            raise NodeProcessFailed(f"{self.settings.jurisdiction} exited:\n{log}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the node to stop (it drains and closes its store); kill it if it hangs."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        assert process.stdin is not None
+        process.stdin.write(json.dumps({"stop": True}) + "\n")
+        process.stdin.close()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class MemoryWatch:
+    """Samples the resident memory of some processes in a thread; keeps each one's peak."""
+
+    def __init__(self, nodes: Iterable[NodeProcess], every_s: float = 0.1) -> None:
+        self.nodes = list(nodes)
+        self.every_s = every_s
+        self.peak: dict[str, float] = {n.settings.jurisdiction: 0.0 for n in self.nodes}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "MemoryWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every_s):
+            for node in self.nodes:
+                if node.process is None or node.process.poll() is not None:
+                    continue
+                name = node.settings.jurisdiction
+                try:
+                    self.peak[name] = max(self.peak[name], rss_mb(node.pid))
+                except (OSError, NodeProcessFailed):
+                    continue
+
+
+def _read(store: Path, query: str, *args: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=30) as db:
+        return db.execute(query, args).fetchall()
+
+
+def applied_events(store: Path) -> int:
+    """Dispute events applied in this store's inbox."""
+    query = "SELECT count(*) FROM inbox WHERE status = 'applied' AND type = 'dispute.reported'"
+    return int(_read(store, query)[0][0])
+
+
+def quarantined(store: Path) -> int:
+    """Envelopes in this store's quarantine."""
+    return int(_read(store, "SELECT count(*) FROM quarantine")[0][0])
+
+
+def pending_outbox(store: Path) -> int:
+    """Outbox rows not yet acknowledged by JetStream."""
+    return int(_read(store, "SELECT count(*) FROM outbox WHERE status = 'pending'")[0][0])
+
+
+def applied_at(store: Path, event_ids: list[str]) -> dict[str, float]:
+    """When the inbox applied each of these events (POSIX seconds)."""
+    found: dict[str, float] = {}
+    for start in range(0, len(event_ids), 500):
+        chunk = event_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        query = f"SELECT event_id, applied_at FROM inbox WHERE event_id IN ({marks})"
+        for event_id, when in _read(store, query, *chunk):
+            found[event_id] = _posix(when)
+    return found
+
+
+def _posix(stored: str) -> float:
+    moment = datetime.fromisoformat(stored)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def wait_for(check: Any, timeout: float, what: str, every_s: float = 0.01) -> float:
+    """Poll `check()` until true; the seconds it took. Fails naming `what` after `timeout`."""
+    started = time.perf_counter()
+    while not check():
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every_s)
+    return time.perf_counter() - started

@@ -1,0 +1,169 @@
+"""The node phases of `make bench`: Dalang's node (leaf region) sends, Qianfeng's (hub) receives.
+
+Every phase numbers its events on from the last one, so that at the end the receiver must hold
+exactly the total sent, each applied once (the inbox's primary key is the event id).
+"""
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nats
+
+from scripts.bench_nodes import (
+    MemoryWatch,
+    NodeProcess,
+    applied_at,
+    applied_events,
+    pending_outbox,
+    quarantined,
+    rss_mb,
+    wait_for,
+)
+from scripts.bench_report import short
+from services.bus.topology import inbound_stream
+from tests.chaos.conftest import DALANG, QIANFENG
+from tests.support.live import declare_outbound_streams, node_settings, write_agreement
+from tests.support.nats import TwoRegions
+
+BATCH = 500
+"""Events per `send_many` transaction when Dalang sends as fast as it can."""
+PACED_BATCH = 10
+"""Events per transaction at a fixed offered load: a batch API serving many small requests."""
+
+
+@dataclass
+class Bench:
+    """The two running nodes, and how many events Dalang has sent so far."""
+
+    regions: TwoRegions
+    sender: NodeProcess
+    receiver: NodeProcess
+    sent: int = 0
+    load_peak: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def nodes(self) -> list[NodeProcess]:
+        return [self.sender, self.receiver]
+
+    def _send(self, count: int, batch: int, **extra: Any) -> dict[str, Any]:
+        command = {"send": count, "batch": batch, "first": self.sent} | extra
+        with MemoryWatch(self.nodes) as watch:
+            answer = self.sender.command(command)
+            self.sent += count
+            wait_for(lambda: applied_events(self.receiver.store) >= self.sent, 600, "delivery")
+        ended = time.time()
+        for name, peak in watch.peak.items():
+            self.load_peak[name] = max(self.load_peak.get(name, 0.0), peak)
+        return answer | {"delivered": ended}
+
+    def idle_memory(self) -> dict[str, Any]:
+        """Each node's RSS once started and idle."""
+        time.sleep(1.0)
+        idle = {n.settings.jurisdiction: rss_mb(n.pid) for n in self.nodes}
+        return {"idle_rss_mb": max(idle.values()), "idle_rss_mb_by_node": idle}
+
+    def throughput(self, events: int) -> dict[str, Any]:
+        """Events/s from Dalang's first accept to the last commit in Qianfeng's inbox."""
+        answer = self._send(events, BATCH)
+        seconds = answer["delivered"] - answer["started"]
+        return {
+            "e2e_events": events,
+            "e2e_s": seconds,
+            "e2e_events_per_s": events / seconds,
+            "e2e_accept_per_s": events / (answer["ended"] - answer["started"]),
+        }
+
+    def latency(self, events: int, rate: float) -> dict[str, Any]:
+        """Accept -> partner commit percentiles at `rate` events/s offered."""
+        answer = self._send(events, PACED_BATCH, rate=rate, stamps=True)
+        accepted = dict(answer["accepted"])
+        committed = applied_at(self.receiver.store, list(accepted))
+        delays = sorted((committed[i] - accepted[i]) * 1000 for i in accepted)
+        cuts = statistics.quantiles(delays, n=100, method="inclusive")
+        return {
+            "latency_rate_per_s": rate,
+            "latency_events": events,
+            "latency_achieved_per_s": events / (answer["ended"] - answer["started"]),
+            "p50_ms": cuts[49],
+            "p95_ms": cuts[94],
+            "p99_ms": cuts[98],
+            "max_ms": delays[-1],
+        }
+
+    def backlog(self, events: int) -> dict[str, Any]:
+        """Qianfeng stopped while Dalang accepts `events`; seconds from its restart to the last
+        commit, the process start included."""
+        self.receiver.stop()
+        first = self.sent
+        answer = self.sender.command({"send": events, "batch": BATCH, "first": first})
+        self.sent += events
+        wait_for(lambda: pending_outbox(self.sender.store) == 0, 600, "the outbox published")
+        asyncio.run(_wait_inbound(self.regions, self.sent))
+        with MemoryWatch([self.receiver]) as watch:
+            started = time.perf_counter()
+            startup = self.receiver.start()
+            wait_for(lambda: applied_events(self.receiver.store) >= self.sent, 600, "the backlog")
+            seconds = time.perf_counter() - started
+        name = self.receiver.settings.jurisdiction
+        self.load_peak[name] = max(self.load_peak.get(name, 0.0), watch.peak[name])
+        return {
+            "backlog_events": events,
+            "backlog_s": seconds,
+            f"backlog_{short(events)}_s": seconds,
+            "backlog_startup_s": startup,
+            "backlog_events_per_s": events / (seconds - startup),
+            "backlog_accept_per_s": events / (answer["ended"] - answer["started"]),
+        }
+
+    def totals(self) -> dict[str, Any]:
+        """The counts the smoke test checks, and the largest RSS seen under load."""
+        return {
+            "events_sent": self.sent,
+            "events_committed": applied_events(self.receiver.store),
+            "events_quarantined": quarantined(self.receiver.store),
+            "load_rss_mb": max(self.load_peak.values()),
+            "load_rss_mb_by_node": self.load_peak,
+        }
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+async def _wait_inbound(regions: TwoRegions, count: int, timeout: float = 600) -> None:
+    """Until Qianfeng's inbound stream holds `count` events (sourced over the leaf link)."""
+    nc = await nats.connect(regions.hub.url)
+    try:
+        js = nc.jetstream()
+        deadline = time.monotonic() + timeout
+        stream = inbound_stream(QIANFENG.id)
+        while (await js.stream_info(stream)).state.messages < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{stream} did not reach {count} messages")
+            await asyncio.sleep(0.05)
+    finally:
+        await nc.close()
+
+
+def start_bench(root: Path, regions: TwoRegions) -> Bench:
+    """Both nodes' keys, agreement and settings under `root`, their streams declared, started."""
+    agreement = write_agreement([DALANG, QIANFENG], root / "agreement.yaml")
+    sender = node_settings(
+        DALANG, root, regions.leaf.url, "dalang", {QIANFENG.id: "qianfeng"}, agreement
+    )
+    receiver = node_settings(
+        QIANFENG, root, regions.hub.url, "qianfeng", {DALANG.id: "dalang"}, agreement
+    )
+    asyncio.run(declare_outbound_streams(sender, receiver))
+    bench = Bench(regions, NodeProcess(sender), NodeProcess(receiver))
+    try:
+        for node in bench.nodes:
+            node.start()
+    except Exception:
+        bench.stop()
+        raise
+    return bench

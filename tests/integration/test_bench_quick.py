@@ -1,0 +1,46 @@
+"""`scripts/bench.py --quick` runs end to end and counts right; its timings are not judged here."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FIGURES = [
+    "raw_js_publish_per_s",
+    "raw_js_publish_one_by_one_per_s",
+    "raw_js_consume_per_s",
+    "e2e_events_per_s",
+    "ratio",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "backlog_s",
+    "idle_rss_mb",
+    "load_rss_mb",
+    "report_s",
+    "report_peak_mb",
+]
+
+
+def test_quick_bench_commits_every_event_once_and_reports_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    sent = figures["e2e_events"] + figures["latency_events"] + figures["backlog_events"]
+    assert figures["events_sent"] == sent == 1_000 + 400 + 2_000
+    assert figures["events_committed"] == sent
+    assert figures["events_quarantined"] == 0
+    assert figures["report_events"] == figures["report_rows_counted"] == 10_000
+    for key in FIGURES:
+        assert isinstance(figures[key], int | float) and figures[key] > 0, key
+    assert figures["machine"]["cpus"] >= 1
+    assert figures["nats_server"].startswith("nats-server")
+    assert "raw JetStream publish" in done.stdout
