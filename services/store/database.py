@@ -13,6 +13,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from services.store.driver_logs import hide_driver_arguments
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -53,8 +55,10 @@ class Database:
 
     @classmethod
     def open(cls, url: str) -> "Database":
-        engine = create_async_engine(async_url(url), pool_pre_ping=True)
+        # hide_parameters: a failed statement's error (logged with its traceback) names no row.
+        engine = create_async_engine(async_url(url), pool_pre_ping=True, hide_parameters=True)
         if engine.dialect.name == "sqlite":
+            hide_driver_arguments()
             event.listen(engine.sync_engine, "connect", _sqlite_connect)
             event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return cls(engine)
