@@ -4,9 +4,16 @@ from fastapi import FastAPI
 
 from gateway.node_api import NodeApi
 from gateway.problems import install_problem_handlers
-from gateway.routes import audit, health, quarantine, registry, users
+from gateway.routes import audit, disputes, health, quarantine, registry, users
 
-ROUTERS = (health.router, users.router, registry.router, quarantine.router, audit.router)
+ROUTERS = (
+    health.router,
+    users.router,
+    registry.router,
+    disputes.router,
+    quarantine.router,
+    audit.router,
+)
 """One router per resource; each flow adds its own here (disputes, mediation, reports)."""
 
 DESCRIPTION = """\
@@ -27,6 +34,7 @@ def create_app(api: NodeApi) -> FastAPI:
         openapi_tags=[
             {"name": "health", "description": "Probes and metrics for the operator."},
             {"name": "registry", "description": "Household-registry proxy requests (户籍代办)."},
+            {"name": "disputes", "description": "Disputes (矛盾纠纷) and their lifecycle."},
             {"name": "quarantine", "description": "Received envelopes that were not applied."},
             {"name": "audit", "description": "Who read which personal data."},
             {"name": "users", "description": "The caller."},

@@ -31,3 +31,15 @@ RegistryReader = Annotated[User, Depends(allow(*REGISTRY_READERS))]
 QuarantineReader = Annotated[User, Depends(allow(*QUARANTINE_READERS))]
 Admin = Annotated[User, Depends(allow(Role.ADMIN))]
 Auditor = Annotated[User, Depends(allow(Role.AUDITOR))]
+
+CASE_STEPS = (Role.MEDIATOR,)
+CASE_ANSWERS = (Role.MEDIATOR, Role.OFFICER)
+CASE_READERS = (Role.MEDIATOR, Role.OFFICER, Role.COMMAND_CENTRE, Role.AUDITOR, Role.ADMIN)
+REPORT_STEPS = (Role.COMMAND_CENTRE,)
+REPORT_READERS = (Role.COMMAND_CENTRE, Role.AUDITOR, Role.ADMIN)
+
+Mediator = Annotated[User, Depends(allow(*CASE_STEPS))]
+CaseAnswerer = Annotated[User, Depends(allow(*CASE_ANSWERS))]
+CaseReader = Annotated[User, Depends(allow(*CASE_READERS))]
+CommandCentre = Annotated[User, Depends(allow(*REPORT_STEPS))]
+ReportReader = Annotated[User, Depends(allow(*REPORT_READERS))]

@@ -18,8 +18,11 @@ from starlette.exceptions import HTTPException
 from contracts.errors import NotPermittedByAgreement
 from services.bus.handlers import NotApplicable
 from services.bus.quarantine import UnknownQuarantineEntry
+from services.disputes.model import UnknownDispute
 from services.handling import OnwardDisseminationRefused
+from services.mediation.model import UnknownMediation
 from services.registry.model import UnknownRequest
+from services.reports.model import UnknownReport
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -53,6 +56,9 @@ class Kind:
 PROBLEMS: dict[type[Exception], Kind] = {
     CaseNotFound: Kind(404, "Unknown case"),
     UnknownRequest: Kind(404, "Unknown case"),
+    UnknownDispute: Kind(404, "Unknown case"),
+    UnknownMediation: Kind(404, "Unknown case"),
+    UnknownReport: Kind(404, "Unknown case"),
     UnknownQuarantineEntry: Kind(404, "Unknown quarantine entry", "unknown_quarantine_entry"),
     OnwardDisseminationRefused: Kind(403, "Onward dissemination refused"),
     NotPermittedByAgreement: Kind(403, "Not permitted by the agreement"),
