@@ -4,13 +4,14 @@ from fastapi import FastAPI
 
 from gateway.node_api import NodeApi
 from gateway.problems import install_problem_handlers
-from gateway.routes import audit, disputes, health, quarantine, registry, users
+from gateway.routes import audit, disputes, health, mediation, quarantine, registry, users
 
 ROUTERS = (
     health.router,
     users.router,
     registry.router,
     disputes.router,
+    mediation.router,
     quarantine.router,
     audit.router,
 )
@@ -35,6 +36,7 @@ def create_app(api: NodeApi) -> FastAPI:
             {"name": "health", "description": "Probes and metrics for the operator."},
             {"name": "registry", "description": "Household-registry proxy requests (户籍代办)."},
             {"name": "disputes", "description": "Disputes (矛盾纠纷) and their lifecycle."},
+            {"name": "mediation", "description": "Linked mediation (矛盾联调) between two sides."},
             {"name": "quarantine", "description": "Received envelopes that were not applied."},
             {"name": "audit", "description": "Who read which personal data."},
             {"name": "users", "description": "The caller."},
