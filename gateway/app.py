@@ -4,7 +4,16 @@ from fastapi import FastAPI
 
 from gateway.node_api import NodeApi
 from gateway.problems import install_problem_handlers
-from gateway.routes import audit, disputes, health, mediation, quarantine, registry, users
+from gateway.routes import (
+    audit,
+    disputes,
+    health,
+    mediation,
+    quarantine,
+    registry,
+    reports,
+    users,
+)
 
 ROUTERS = (
     health.router,
@@ -12,6 +21,7 @@ ROUTERS = (
     registry.router,
     disputes.router,
     mediation.router,
+    reports.router,
     quarantine.router,
     audit.router,
 )
@@ -37,6 +47,7 @@ def create_app(api: NodeApi) -> FastAPI:
             {"name": "registry", "description": "Household-registry proxy requests (户籍代办)."},
             {"name": "disputes", "description": "Disputes (矛盾纠纷) and their lifecycle."},
             {"name": "mediation", "description": "Linked mediation (矛盾联调) between two sides."},
+            {"name": "reports", "description": "The semiannual report (半年报), cosigned."},
             {"name": "quarantine", "description": "Received envelopes that were not applied."},
             {"name": "audit", "description": "Who read which personal data."},
             {"name": "users", "description": "The caller."},
