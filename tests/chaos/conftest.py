@@ -35,7 +35,7 @@ def dispute(n: int) -> DisputeReportedV1:
             {
                 "name": "Lao Huang",
                 "home_jurisdiction": "guangan-qianfeng",
-                "id_number": "51160219700101001X",
+                "id_number": "511602197001010015",
             }
         ],
         narrative="Wages unpaid for two months.",

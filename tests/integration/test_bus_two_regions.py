@@ -28,7 +28,7 @@ def dispute(n: int) -> DisputeReportedV1:
             {
                 "name": "Lao Cheng",
                 "home_jurisdiction": "guangan-qianfeng",
-                "id_number": "51160219800202002X",
+                "id_number": "511602198002020025",
             }
         ],
         narrative="A loan between fellow villagers.",

@@ -42,7 +42,7 @@ def _dispute(n: int) -> DisputeReportedV1:
             {
                 "name": "Lao Huang",
                 "home_jurisdiction": "guangan-qianfeng",
-                "id_number": "51160219700101001X",
+                "id_number": "511602197001010015",
             }
         ],
         narrative="Unpaid wages.",

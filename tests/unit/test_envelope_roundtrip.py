@@ -34,7 +34,7 @@ def _event() -> DisputeReportedV1:
             {
                 "name": "Lao Huang",
                 "home_jurisdiction": "guangan-qianfeng",
-                "id_number": "51160219700101001X",
+                "id_number": "511602197001010015",
             },
             {"name": "Lao Cheng", "home_jurisdiction": "guangan-qianfeng", "phone": "13800000000"},
         ],
@@ -65,10 +65,10 @@ def test_signed_envelope_verifies_and_personal_data_is_sealed_on_the_wire():
         NOW,
     )
     wire = envelope.wire_bytes()
-    assert b"51160219700101001X" not in wire and b"13800000000" not in wire
+    assert b"511602197001010015" not in wire and b"13800000000" not in wire
     assert envelope.handling == "H2"
     verified = _verifier(loaded).verify(wire, NOW + timedelta(seconds=3), StreamPosition())
-    assert verified.event.parties[0].id_number == "51160219700101001X"
+    assert verified.event.parties[0].id_number == "511602197001010015"
     assert verified.event.parties[1].phone == "13800000000"
 
 
