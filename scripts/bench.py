@@ -72,14 +72,14 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run_nodes(root: Path, sizes: Sizes) -> dict[str, Any]:
+def run_nodes(root: Path, sizes: Sizes, profile: Path | None) -> dict[str, Any]:
     """Raw baseline and every phase that needs the two regions and the two nodes."""
     regions = two_regions(root)
     with running(*regions.servers):
         payload = b"x" * len(Exchange().envelope().wire_bytes())
         figures: dict[str, Any] = {"envelope_bytes": len(payload)}
         figures |= asyncio.run(bench_raw.measure(regions.leaf, sizes.raw_messages, payload))
-        bench: Bench = start_bench(root, regions)
+        bench: Bench = start_bench(root, regions, profile)
         try:
             figures |= bench.idle_memory()
             figures |= bench.throughput(sizes.e2e_events)
@@ -117,18 +117,34 @@ def table(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def report(root: Path, events: int, skip: bool) -> dict[str, Any]:
+    """The report's figures, or nulls and the reason they are missing."""
+    if skip:
+        return bench_report.skipped(events, "--skip-report was given")
+    try:
+        return bench_report.measure(root / "report", events)
+    except subprocess.CalledProcessError as failure:
+        return bench_report.skipped(events, f"the count failed: {failure.stderr[-500:]}")
+
+
 def main() -> None:
     """Run every phase, write the JSON, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench.json")
+    parser.add_argument("--profile", type=Path, help="write each node's cProfile into this folder")
+    parser.add_argument("--skip-report", action="store_true", help="leave the report out (null)")
     args = parser.parse_args()
     sizes = QUICK if args.quick else DEFAULT
     root = Path(tempfile.mkdtemp(prefix="fq-bench-"))
     figures: dict[str, Any] = {"quick": args.quick} | machine()
-    figures |= run_nodes(root, sizes)
-    figures |= bench_report.measure(root / "report", sizes.report_events)
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    figures |= run_nodes(root, sizes, args.profile)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    # Written before the report too: a failing report must not lose the node figures.
+    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    figures |= report(root, sizes.report_events, args.skip_report)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"{figures['machine']}, Python {figures['python']}, {figures['nats_server']}")
     print(table(figures))

@@ -36,6 +36,8 @@ class NodeProcess:
     """One node running scripts/bench_node.py with `settings`, driven over its stdin/stdout."""
 
     settings: NodeSettings
+    profile: Path | None = None
+    """Where to write a cProfile of the node when it stops, if anywhere."""
     process: subprocess.Popen[str] | None = field(default=None, repr=False)
 
     @property
@@ -53,10 +55,14 @@ class NodeProcess:
         data = self.settings.data_dir
         config = data / "bench-settings.json"
         config.write_text(self.settings.model_dump_json())
+        profiler = []
+        if self.profile is not None:
+            out = self.profile / f"{self.settings.jurisdiction}-{time.time():.0f}.prof"
+            profiler = ["-m", "cProfile", "-o", str(out)]
         started = time.perf_counter()
         with (data / "node.log").open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, str(NODE_SCRIPT), str(config)],
+                [sys.executable, *profiler, str(NODE_SCRIPT), str(config)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,

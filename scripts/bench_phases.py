@@ -149,8 +149,9 @@ async def _wait_inbound(regions: TwoRegions, count: int, timeout: float = 600) -
         await nc.close()
 
 
-def start_bench(root: Path, regions: TwoRegions) -> Bench:
-    """Both nodes' keys, agreement and settings under `root`, their streams declared, started."""
+def start_bench(root: Path, regions: TwoRegions, profile: Path | None = None) -> Bench:
+    """Both nodes' keys, agreement and settings under `root`, their streams declared, started;
+    each profiled into `profile` if given."""
     agreement = write_agreement([DALANG, QIANFENG], root / "agreement.yaml")
     sender = node_settings(
         DALANG, root, regions.leaf.url, "dalang", {QIANFENG.id: "qianfeng"}, agreement
@@ -159,7 +160,7 @@ def start_bench(root: Path, regions: TwoRegions) -> Bench:
         QIANFENG, root, regions.hub.url, "qianfeng", {DALANG.id: "dalang"}, agreement
     )
     asyncio.run(declare_outbound_streams(sender, receiver))
-    bench = Bench(regions, NodeProcess(sender), NodeProcess(receiver))
+    bench = Bench(regions, NodeProcess(sender, profile), NodeProcess(receiver, profile))
     try:
         for node in bench.nodes:
             node.start()
