@@ -136,15 +136,17 @@ def main() -> None:
     parser.add_argument("--skip-report", action="store_true", help="leave the report out (null)")
     args = parser.parse_args()
     sizes = QUICK if args.quick else DEFAULT
-    root = Path(tempfile.mkdtemp(prefix="fq-bench-"))
     figures: dict[str, Any] = {"quick": args.quick} | machine()
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
-    figures |= run_nodes(root, sizes, args.profile)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    # Written before the report too: a failing report must not lose the node figures.
-    args.out.write_text(json.dumps(figures, indent=2) + "\n")
-    figures |= report(root, sizes.report_events, args.skip_report)
+    # The stores (over 2 GB for the 1 M report) go when the run ends, however it ends.
+    with tempfile.TemporaryDirectory(prefix="fq-bench-") as scratch:
+        root = Path(scratch)
+        figures |= run_nodes(root, sizes, args.profile)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        # Written before the report too: a failing report must not lose the node figures.
+        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+        figures |= report(root, sizes.report_events, args.skip_report)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"{figures['machine']}, Python {figures['python']}, {figures['nats_server']}")
     print(table(figures))
