@@ -1,15 +1,19 @@
-"""A nats-server the node starts itself when no NATS URL is configured (`make run`).
+"""A nats-server the node starts itself when no NATS URL is configured (`make run`), and the
+two regions of `fengqiao demo`.
 
-It is rendered from deploy/nats/region.conf like any operator's server, on a free loopback port,
-with its store under the node's data directory.
+It is rendered from a deploy/nats template (region.conf unless told) like any operator's server,
+on free loopback ports, with its store under the given working directory.
 """
 
 import asyncio
+import json
 import re
 import shutil
 import socket
 import subprocess
 import sysconfig
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,16 +56,31 @@ def render_config(template: Path, values: dict[str, str]) -> str:
 
 @dataclass
 class EmbeddedNats:
-    """One single-region nats-server with JetStream, owned by this node."""
+    """One nats-server with JetStream in its own domain, owned by the process that starts it.
+
+    `template` names the deploy/nats file; `values` fills the placeholders it has beyond those
+    of region.conf (a hub's leaf port and credentials, a leaf's hub URLs).
+    """
 
     workdir: Path
     domain: str
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    template: str = "region.conf"
+    values: dict[str, str] = field(default_factory=dict)
+    http_port: int = field(default_factory=free_port)
+    own_process_group: bool = False
+    """Start it in its own process group, so that a terminal's Ctrl-C reaches only the process
+    that started it, which stops its clients first and then the server."""
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def monitor(self) -> str:
+        """The server's monitoring endpoint (/healthz, /leafz, /jsz)."""
+        return f"http://127.0.0.1:{self.http_port}"
 
     async def start(self, timeout: float = 10.0) -> None:
         """Start the server and wait until it accepts clients."""
@@ -69,23 +88,28 @@ class EmbeddedNats:
         config = self.workdir / "nats.conf"
         config.write_text(
             render_config(
-                DEPLOY_NATS / "region.conf",
+                DEPLOY_NATS / self.template,
                 {
                     "server_name": f"embedded-{self.domain}",
                     "host": "127.0.0.1",
                     "client_port": str(self.port),
-                    "http_port": str(free_port()),
+                    "http_port": str(self.http_port),
                     "store_dir": str(self.workdir / "jetstream"),
                     "domain": self.domain,
                     "max_file_store": "10GB",
                     "sync_interval": "2m",
-                },
+                }
+                | self.values,
             )
         )
-        log = (self.workdir / "nats-server.log").open("ab")
-        self.process = subprocess.Popen(
-            [str(nats_server_binary()), "-c", str(config)], stdout=log, stderr=log
-        )
+        with (self.workdir / "nats-server.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(nats_server_binary()), "-c", str(config)],
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                process_group=0 if self.own_process_group else None,
+            )
         await self._wait_ready(timeout)
 
     async def _wait_ready(self, timeout: float) -> None:
@@ -104,7 +128,20 @@ class EmbeddedNats:
             return
         raise NatsServerUnavailable(f"nats-server not ready after {timeout}s; see {self.workdir}")
 
+    async def wait_linked(self, timeout: float = 15.0) -> None:
+        """Wait until this server has a leaf-node connection up (either end of the link)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise NatsServerUnavailable(f"nats-server exited; see {self.workdir}")
+            leafz = await asyncio.to_thread(_monitor_json, f"{self.monitor}/leafz")
+            if int(str(leafz.get("leafnodes", 0))) > 0:
+                return
+            await asyncio.sleep(0.1)
+        raise NatsServerUnavailable(f"no leaf-node link after {timeout}s; see {self.workdir}")
+
     def stop(self) -> None:
+        """SIGTERM, then SIGKILL if the server has not ended within 10 s."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -112,6 +149,15 @@ class EmbeddedNats:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def _monitor_json(url: str) -> dict[str, object]:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            body: dict[str, object] = json.loads(response.read())
+            return body
+    except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
+        return {}
 
 
 async def _not_yet(_error: Exception) -> None:
