@@ -2,7 +2,7 @@
 
 import typer
 
-from gateway.cli import agreement, keys, log, node, quarantine, report, users
+from gateway.cli import agreement, demo, keys, log, node, quarantine, report, users
 
 COMMAND_GROUPS: dict[str, typer.Typer] = {
     "keys": keys.app,
@@ -12,6 +12,7 @@ COMMAND_GROUPS: dict[str, typer.Typer] = {
     "log": log.app,
     "users": users.app,
     "report": report.app,
+    "demo": demo.app,
 }
 """Each group is a Typer app in its own module (node, demo, report, log, replay, users: later)."""
 

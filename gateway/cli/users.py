@@ -56,13 +56,14 @@ def _run(config: ConfigOption, work: Callable[[AsyncConnection], Awaitable[T]]) 
     with reporting_input_errors():
         settings = node_settings(config)
     try:
-        return asyncio.run(_in_store(settings, work))
+        return asyncio.run(in_store(settings, work))
     except UserError as refused:
         fail(str(refused))
 
 
-async def _in_store(settings: NodeSettings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    # Only the store is opened: users can be managed before the node's keys exist.
+async def in_store(settings: NodeSettings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on the node's store, migrated first. Only the store is
+    opened: users can be managed before the node's keys exist, or while the node runs."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database.open(settings.store_url)
     try:

@@ -5,9 +5,8 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from contracts.events.common import Person
+from gateway.demo.seed import LAO_CHENG, LAO_HUANG, dispute_report
 from gateway.node_api import NodeApi
 from services.disputes.handlers import HANDLERS as DISPUTES
 from services.mediation.handlers import HANDLERS as MEDIATION
@@ -22,15 +21,19 @@ DALANG, QIANFENG = "dongguan-dalang", "guangan-qianfeng"
 AGREEMENT = "dalang-qianfeng-api"
 PERSONAL = {"dispute.reported": ["parties[].id_number", "parties[].phone", "parties[].address"]}
 HANDLERS = DISPUTES | MEDIATION | REGISTRY | REPORTS
-# Synthetic identity numbers (ISO 7064 check digits), as in the seed case.
-LAO_HUANG = Person(
-    name="老黄",
-    home_jurisdiction=QIANFENG,
-    id_number="511603196803120015",
-    phone="13800000001",
-    address="广兴镇 Guangxing town",
-)
-LAO_CHENG = Person(name="老程", home_jurisdiction=QIANFENG, id_number="511603197006050020")
+# The seed case's parties and dispute report are the demo's (gateway/demo/seed.py).
+__all__ = [
+    "AGREEMENT",
+    "DALANG",
+    "HANDLERS",
+    "LAO_CHENG",
+    "LAO_HUANG",
+    "PERSONAL",
+    "QIANFENG",
+    "ApiPair",
+    "api_pair",
+    "dispute_report",
+]
 
 
 @dataclass
@@ -66,21 +69,3 @@ async def api_pair(backend: str, tmp_path: Path) -> AsyncIterator[ApiPair]:
             api = NodeApi(peer.node, peer.inbox, materials)
             nodes[jurisdiction] = await stack.enter_async_context(client_for(api))
         yield ApiPair(net, nodes)
-
-
-def dispute_report(**changes: Any) -> dict[str, Any]:
-    """The seed case: a land quarrel at home became a fight at work in Dalang."""
-    body: dict[str, Any] = {
-        "dispute_id": "DL-2022-0001",
-        "category": "land",
-        "risk": "high",
-        "source": "police_assistant",
-        "place": "Xiangtou village, Dalang (巷头村)",
-        "parties": [
-            LAO_HUANG.model_dump(exclude_none=True),
-            LAO_CHENG.model_dump(exclude_none=True),
-        ],
-        "narrative": "A land quarrel at home at Spring Festival became a fight at work.",
-        "occurred_on": "2022-02-10",
-    }
-    return body | changes

@@ -1,0 +1,1 @@
+"""`fengqiao demo`: two regions, the Dalang and Qianfeng nodes, and the seed cases over HTTP."""
