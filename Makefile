@@ -28,8 +28,8 @@ unit: $(STAMP)
 run: $(STAMP) ## one node for one jurisdiction (deploy/node.example.toml; CONFIG=... for another)
 	$(BIN)/fengqiao node run --config $(or $(CONFIG),deploy/node.example.toml)
 
-demo: $(STAMP) ## two regions, two nodes, the seed scenarios
-	@echo "make demo: the two-region demo is not built yet (issue: product surface)"; exit 1
+demo: $(STAMP) ## two regions, two nodes, the seed scenarios told step by step; serves until Ctrl-C
+	$(BIN)/fengqiao demo
 
 bench: $(STAMP) ## end-to-end throughput against raw JetStream (QUICK=1: a smoke run)
 	$(BIN)/python scripts/bench.py $(if $(QUICK),--quick)

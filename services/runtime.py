@@ -108,7 +108,11 @@ class NodeRuntime:
         s = self.settings
         url = s.nats_url
         if url is None:
-            self.embedded = EmbeddedNats(s.data_dir / "nats", s.js_domain or s.jurisdiction)
+            # Its own process group: Ctrl-C on `make run` reaches the node, which drains its
+            # connection before it stops the server, instead of both at once.
+            self.embedded = EmbeddedNats(
+                s.data_dir / "nats", s.js_domain or s.jurisdiction, own_process_group=True
+            )
             await self.embedded.start()
             url = self.embedded.url
         self.nc = await nats.connect(

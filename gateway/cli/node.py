@@ -86,7 +86,7 @@ async def _serve(runtime: NodeRuntime, listener: socket.socket) -> None:
         host, port = listener.getsockname()[:2]
         typer.echo(
             f"node {node.jurisdiction} running (store {runtime.settings.store_url}), "
-            f"API on http://{host}:{port}; Ctrl-C stops it"
+            f"API on http://{host}:{port} (interactive docs at /docs); Ctrl-C stops it"
         )
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({http, stopping}, return_when=asyncio.FIRST_COMPLETED)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from gateway.demo.desk import ApiDesk, Say
+from gateway.demo.desk import ApiDesk, Say, StepRefused
 from gateway.demo.nodes import (
     AGREEMENT,
     DEMO_KEYS,
@@ -66,6 +66,10 @@ async def two_bureaus(root: Path, say: Say) -> AsyncIterator[Stage]:
                 await node.wait_ready(http)
             say(f"[setup] Both nodes are ready; {len(Role)} users on each, one per role.")
             yield Stage(nodes, desks)
+    except StepRefused:
+        for node in nodes:  # what each node said about it, before its directory goes
+            say(f"[{node.bureau.short}] the end of its log:\n{node.log_tail()}")
+        raise
     finally:
         for node in nodes:
             node.stop()
