@@ -7,6 +7,7 @@ on free loopback ports, with its store under the given working directory.
 
 import asyncio
 import json
+import random
 import re
 import shutil
 import socket
@@ -39,10 +40,36 @@ def nats_server_binary() -> Path:
     return Path(found)
 
 
+PORT_FLOOR = 20000
+_handed_out: set[int] = set()  # ports this process already chose, not yet bound by anyone
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    """A TCP port on `host`, free a moment ago, below the kernel's range for outgoing connections.
+
+    A port from bind(0) is an ephemeral one: between our probe and the server's bind, a leaf or
+    client connection dialling out can be given the same number. Below that range nothing is.
+    """
+    ephemeral_low = _ephemeral_low()
+    while True:
+        port = random.randrange(PORT_FLOOR, ephemeral_low)
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+
+
+def _ephemeral_low() -> int:
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+    return low if low > PORT_FLOOR + 1000 else 32768
 
 
 def render_config(template: Path, values: dict[str, str]) -> str:

@@ -11,11 +11,9 @@ import asyncio
 import atexit
 import json
 import os
-import random
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -29,7 +27,7 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from services.embedded_nats import nats_server_binary
+from services.embedded_nats import free_port, nats_server_binary
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "deploy" / "nats"
 HOST = "127.0.0.1"
@@ -37,42 +35,12 @@ PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 LINK_BLOCK = re.compile(r"^# link:begin.*?^# link:end[^\n]*\n", re.DOTALL | re.MULTILINE)
 DEFAULTS = {"host": HOST, "leaf_host": HOST, "max_file_store": "1GB", "sync_interval": "2m"}
 
-PORT_FLOOR = 20000
 Check = Callable[[], bool]
-_handed_out: set[int] = set()
 _running: set["NatsServer"] = set()
 
 
 class NatsHarnessError(RuntimeError):
     """A test server could not be found, rendered or started."""
-
-
-def free_port() -> int:
-    """A loopback TCP port, free a moment ago, below the kernel's range for outgoing connections.
-
-    A port from bind(0) is an ephemeral one: between our probe and nats-server's bind, a route or
-    leaf connection dialling out can be given the same number. Below that range nothing is.
-    """
-    ephemeral_low = _ephemeral_low()
-    while True:
-        port = random.randrange(PORT_FLOOR, ephemeral_low)
-        if port in _handed_out:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind((HOST, port))
-            except OSError:
-                continue
-        _handed_out.add(port)
-        return port
-
-
-def _ephemeral_low() -> int:
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-    return low if low > PORT_FLOOR + 1000 else 32768
 
 
 def render(template: str, values: dict[str, str], *, link: bool = True) -> str:
