@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from gateway.demo.desk import StepRefused
@@ -41,7 +42,7 @@ def demo(
     say(f"Fengqiao 枫桥 demo: {DALANG.zh} {DALANG.en} <-> {QIANFENG.zh} {QIANFENG.en}")
     try:
         finished = asyncio.run(_until_stopped(root, once))
-    except (StepRefused, NodeFailed, NatsServerUnavailable) as failed:
+    except (StepRefused, NodeFailed, NatsServerUnavailable, httpx.HTTPError) as failed:
         typer.echo(f"error: the demo stopped: {failed}", err=True)
         raise typer.Exit(1) from None
     finally:

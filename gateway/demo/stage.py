@@ -66,7 +66,7 @@ async def two_bureaus(root: Path, say: Say) -> AsyncIterator[Stage]:
                 await node.wait_ready(http)
             say(f"[setup] Both nodes are ready; {len(Role)} users on each, one per role.")
             yield Stage(nodes, desks)
-    except StepRefused:
+    except (StepRefused, httpx.HTTPError):
         for node in nodes:  # what each node said about it, before its directory goes
             say(f"[{node.bureau.short}] the end of its log:\n{node.log_tail()}")
         raise

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -89,22 +90,35 @@ def test_demo_once_tells_each_step_ends_with_the_cosigned_report_and_leaves_noth
     _assert_nothing_left(tmp_path)
 
 
+def _read_lines(process: subprocess.Popen[str]) -> tuple[list[str], threading.Thread]:
+    """The process's output lines as they come, read in a thread so a silent process never
+    blocks the test; the thread ends with the output."""
+    lines: list[str] = []
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    return lines, reader
+
+
 def test_demo_serves_both_nodes_until_sigterm_then_stops_everything(tmp_path):
     demo = _demo(tmp_path)
-    assert demo.stdout is not None
-    told: list[str] = []
+    told, reader = _read_lines(demo)
     try:
         deadline = time.monotonic() + 240
         while not any("keep serving" in line for line in told):
             assert time.monotonic() < deadline and demo.poll() is None, "".join(told)
-            told.append(demo.stdout.readline())
+            time.sleep(0.2)
         consoles = re.findall(r"console +(http://127\.0\.0\.1:\d+)/console/", "".join(told))
         assert len(consoles) == 2, "".join(told)
         dalang, qianfeng = consoles  # in this order
-        token = next(
-            line.split()[-1] for line in told if "Dalang" in line and "command_centre" in line
-        )
-        headers = {"Authorization": f"Bearer {token}"}
+        login = re.search(r"大朗 Dalang +command_centre +(\S+)", "".join(told))
+        assert login, "".join(told)
+        headers = {"Authorization": f"Bearer {login.group(1)}"}
         me = httpx.get(f"{dalang}/users/me", headers=headers)
         assert me.json() == {"name": "command_centre", "role": "command_centre"}
         assert httpx.get(f"{qianfeng}/users/me", headers=headers).status_code == 401  # not its user
@@ -112,7 +126,8 @@ def test_demo_serves_both_nodes_until_sigterm_then_stops_everything(tmp_path):
         assert report.json()["final"] is True
     finally:
         demo.send_signal(signal.SIGTERM)
-        rest, _ = demo.communicate(timeout=60)
-    assert demo.returncode == 0, "".join(told) + rest
-    assert "Both nodes and both NATS servers are stopped" in rest
+        demo.wait(timeout=60)
+        reader.join(timeout=10)
+    assert demo.returncode == 0, "".join(told)
+    assert "Both nodes and both NATS servers are stopped" in "".join(told)
     _assert_nothing_left(tmp_path)
