@@ -6,12 +6,15 @@ on free loopback ports, with its store under the given working directory.
 """
 
 import asyncio
+import ctypes
 import json
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import sysconfig
 import urllib.error
 import urllib.request
@@ -23,6 +26,13 @@ import nats.errors
 
 DEPLOY_NATS = Path(__file__).resolve().parents[1] / "deploy" / "nats"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+
+
+def _stop_with_parent() -> None:
+    """In the child, before exec: the kernel sends the server SIGTERM when the process that
+    started it dies, even by SIGKILL, so a killed node leaves no server behind."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 class NatsServerUnavailable(Exception):
@@ -136,6 +146,7 @@ class EmbeddedNats:
                 stderr=log,
                 stdin=subprocess.DEVNULL,
                 process_group=0 if self.own_process_group else None,
+                preexec_fn=_stop_with_parent if sys.platform == "linux" else None,
             )
         await self._wait_ready(timeout)
 
