@@ -28,7 +28,7 @@ _ZH_EN: dict[str, tuple[str, str]] = {
     "login.failed": ("令牌无效或已吊销。", "The token is unknown or revoked."),
     "home.nothing": ("您的角色在控制台中没有页面。", "Your role has no pages in the console."),
     "error.title": ("无法完成", "Not done"),
-    "error.back": ("返回", "Back"),
+    "error.back": ("返回首页", "Back to the first page"),
     "list.empty": ("暂无", "None"),
     "list.filter": ("筛选", "Filter"),
     "case.timeline": ("时间线", "Timeline"),

@@ -26,6 +26,16 @@ DOMAIN_ERRORS: tuple[type[Exception], ...] = (*PROBLEMS, ValueError)
 them, is a ValueError): shown on the page, never a stack trace."""
 
 
+SECURITY_HEADERS = {
+    # Pages load only the console's own stylesheet and run no script; no site may frame them.
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",  # pages may show personal data
+}
+
+
 @dataclass(frozen=True)
 class Page:
     key: str  # its title in the message catalogue
@@ -81,6 +91,7 @@ def render(
     }
     found: Jinja2Templates = request.app.state.console_templates
     response = found.TemplateResponse(request, template, values | context, status_code=status)
+    response.headers.update(SECURITY_HEADERS)
     if request.query_params.get("lang") == lang:
         response.set_cookie(LANG_COOKIE, lang, samesite="strict", path=PREFIX)
     return response

@@ -133,8 +133,10 @@ async def test_each_role_opens_only_its_pages(dalang):
     await sign_in(dalang, Role.AUDITOR, "auditor.xu")
     assert (await dalang.client.get("/console/audit/verify")).status_code == 200
     assert (await dalang.client.get("/console/registry/new")).status_code == 403
-    menu = (await dalang.client.get("/console/audit")).text
-    assert "/console/audit/verify" in menu and "/console/registry/new" not in menu
+    page = await dalang.client.get("/console/audit")
+    assert "/console/audit/verify" in page.text and "/console/registry/new" not in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
 
 
 async def test_command_centre_sees_the_applicant_masked_and_the_read_is_logged(dalang):
