@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit run demo bench clean
+.PHONY: test lint typecheck unit browsers run demo bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-test: lint typecheck ## lint, type check and every test suite
+test: lint typecheck browsers ## lint, type check and every test suite
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -21,6 +21,13 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The console's browser tests drive Debian's Chromium (never Playwright's own downloads), with a
+# Chinese font for its pages; installed once, as root, and quiet when already there.
+browsers:
+	@test -x /usr/bin/chromium -a -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
 
 unit: $(STAMP)
 	$(BIN)/pytest -m unit

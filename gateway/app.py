@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from gateway.console.mount import install_console
 from gateway.node_api import NodeApi
 from gateway.problems import install_problem_handlers
 from gateway.routes import (
@@ -57,4 +58,5 @@ def create_app(api: NodeApi) -> FastAPI:
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_console(app)
     return app

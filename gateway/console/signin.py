@@ -1,0 +1,67 @@
+"""Signing in with an API token, signing out, and the landing page of each role."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from gateway.console.pages import LANDING, render
+from gateway.console.session import (
+    CSRF_FIELD,
+    LOGIN_COOKIE,
+    PREFIX,
+    AnyStaff,
+    end_session,
+    login_form_token,
+    same_token,
+    start_session,
+)
+from gateway.node_api import node_api
+from services.users.accounts import user_by_token
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+@router.get("/login")
+async def login_page(request: Request) -> HTMLResponse:
+    """The login form: the user pastes the token `fengqiao users add` printed."""
+    token = login_form_token(request)
+    page = render(request, "login.html", None, form_token=token)
+    page.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path=PREFIX)
+    return page
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Check the token; on success keep it in the session cookie and open the user's pages."""
+    form = await request.form()
+    if not same_token(form.get(CSRF_FIELD), request.cookies.get(LOGIN_COOKIE, "")):
+        return render(request, "login.html", None, 403, form_token=login_form_token(request))
+    token = str(form.get("token", "")).strip()
+    user = None
+    if token:
+        async with node_api(request).node.db.transaction() as conn:
+            user = await user_by_token(conn, token)
+    if user is None:
+        page = render(
+            request, "login.html", None, 401, form_token=login_form_token(request), failed=True
+        )
+        return page
+    done = RedirectResponse(f"{PREFIX}/", status_code=303)
+    start_session(done, token, secure=request.url.scheme == "https")
+    return done
+
+
+@router.post("/logout")
+async def logout(_: AnyStaff) -> Response:
+    """Forget the session (the form carries the CSRF token like every POST)."""
+    done = RedirectResponse(f"{PREFIX}/login", status_code=303)
+    end_session(done)
+    return done
+
+
+@router.get("/")
+async def home(request: Request, staff: AnyStaff) -> Response:
+    """The page of the user's daily work."""
+    landing = LANDING.get(staff.user.role)
+    if landing is None:
+        return render(request, "home.html", staff)
+    return RedirectResponse(landing, status_code=303)

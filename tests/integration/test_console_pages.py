@@ -1,0 +1,160 @@
+"""The console's pages over HTTP at Dalang's node (SQLite, no NATS): sign-in, CSRF, roles,
+masking and the access log as the API has them, bad forms refused with nothing filed."""
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.users.model import Role
+from tests.support.api import (
+    DALANG,
+    ID_NUMBER,
+    QIANFENG,
+    ApiNode,
+    Clock,
+    api_without_nats,
+    filing,
+    registry_agreement,
+    settings_for,
+    store_url,
+)
+
+MASKED_ID = "511602********1232"
+FORM_TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+async def dalang(tmp_path: Path) -> AsyncIterator[ApiNode]:
+    agreement = registry_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
+    url = await store_url("sqlite", tmp_path)
+    async with api_without_nats(settings_for(DALANG, tmp_path, agreement, url), Clock()) as node:
+        yield node
+
+
+async def sign_in(node: ApiNode, role: Role, name: str) -> httpx.Response:
+    """Sign in to the console as `name` (added with `role`); the client keeps the cookie."""
+    await node.token(role, name)
+    page = await node.client.get("/console/login")
+    form_token = FORM_TOKEN.search(page.text)
+    assert form_token, page.text
+    body = {"csrf": form_token.group(1), "token": node.tokens[name]}
+    return await node.client.post("/console/login", data=body)
+
+
+async def csrf(node: ApiNode, path: str) -> str:
+    found = FORM_TOKEN.search((await node.client.get(path)).text)
+    assert found
+    return found.group(1)
+
+
+async def requests_on_file(node: ApiNode) -> int:
+    listed = await node.client.get("/registry/requests", headers=await node.token(Role.ADMIN))
+    return len(listed.json())
+
+
+def form_of(body: dict[str, object], token: str) -> dict[str, str]:
+    applicant = body["applicant"]
+    assert isinstance(applicant, dict)
+    return {
+        "csrf": token,
+        "service_code": "id_card_renewal",
+        "applicant_name": applicant["name"],
+        "home_jurisdiction": QIANFENG.id,
+        "id_number": ID_NUMBER,
+        "window_name": "巷头乡情警务站",
+        "material_0": "id_card",
+        "material_1": "household_register",
+        "material_2": "photo_receipt",
+    }
+
+
+SCANS = {f"file_{i}": (f"scan{i}.png", b"scan", "image/png") for i in range(3)}
+
+
+async def test_session_cookie_is_httponly_and_strict_and_a_bad_token_signs_nobody_in(dalang):
+    signed = await sign_in(dalang, Role.WINDOW_CLERK, "clerk.li")
+    assert signed.status_code == 303 and signed.headers["location"] == "/console/"
+    cookie = signed.headers["set-cookie"].lower()
+    assert "fq_session=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    assert (await dalang.client.get("/console/")).headers["location"] == "/console/registry"
+
+    dalang.client.cookies.clear()
+    page = await dalang.client.get("/console/login")
+    token = FORM_TOKEN.search(page.text)
+    assert token
+    refused = await dalang.client.post(
+        "/console/login", data={"csrf": token.group(1), "token": "forged"}
+    )
+    assert refused.status_code == 401 and "fq_session" not in refused.headers.get("set-cookie", "")
+    assert (await dalang.client.get("/console/registry")).status_code == 303  # to the login
+
+
+async def test_login_form_without_its_double_submit_token_is_refused(dalang):
+    await dalang.token(Role.WINDOW_CLERK, "clerk.li")
+    posted = await dalang.client.post(
+        "/console/login", data={"csrf": "guess", "token": dalang.tokens["clerk.li"]}
+    )
+    assert posted.status_code == 403
+    assert "fq_session" not in posted.headers.get("set-cookie", "")
+
+
+async def test_a_form_posted_without_the_sessions_csrf_token_files_nothing(dalang):
+    await sign_in(dalang, Role.WINDOW_CLERK, "clerk.li")
+    body = form_of(filing(), "not-the-token")
+    posted = await dalang.client.post("/console/registry/new", data=body, files=SCANS)
+    assert posted.status_code == 403 and "CSRF" in posted.text
+    assert await requests_on_file(dalang) == 0
+
+    body = form_of(filing(), await csrf(dalang, "/console/registry/new"))
+    posted = await dalang.client.post("/console/registry/new", data=body, files=SCANS)
+    assert posted.status_code == 303, posted.text
+    assert await requests_on_file(dalang) == 1
+
+
+async def test_an_invalid_filing_is_a_422_page_naming_the_field_not_its_value(dalang):
+    await sign_in(dalang, Role.WINDOW_CLERK, "clerk.li")
+    body = form_of(filing(), await csrf(dalang, "/console/registry/new"))
+    body["id_number"] = "5116021990"  # 10 characters, not 18
+    posted = await dalang.client.post("/console/registry/new", data=body, files=SCANS)
+    assert posted.status_code == 422
+    assert "applicant.id_number" in posted.text and "5116021990" not in posted.text
+    assert await requests_on_file(dalang) == 0
+
+
+async def test_each_role_opens_only_its_pages(dalang):
+    await sign_in(dalang, Role.WINDOW_CLERK, "clerk.li")
+    assert (await dalang.client.get("/console/registry/new")).status_code == 200
+    for path in ("/console/exchange", "/console/audit", "/console/disputes"):
+        assert (await dalang.client.get(path)).status_code == 403, path
+    dalang.client.cookies.clear()
+    await sign_in(dalang, Role.AUDITOR, "auditor.xu")
+    assert (await dalang.client.get("/console/audit/verify")).status_code == 200
+    assert (await dalang.client.get("/console/registry/new")).status_code == 403
+    page = await dalang.client.get("/console/audit")
+    assert "/console/audit/verify" in page.text and "/console/registry/new" not in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+
+
+async def test_command_centre_sees_the_applicant_masked_and_the_read_is_logged(dalang):
+    clerk = await dalang.token(Role.WINDOW_CLERK)
+    filed = await dalang.client.post("/registry/requests", json=filing(), headers=clerk)
+    request_id = filed.json()["request_id"]
+    await sign_in(dalang, Role.COMMAND_CENTRE, "centre.liu")
+    page = await dalang.client.get(f"/console/registry/{request_id}")
+    assert page.status_code == 200
+    assert MASKED_ID in page.text and ID_NUMBER not in page.text
+    log = await dalang.client.get("/audit/access-log", headers=await dalang.token(Role.AUDITOR))
+    [entry] = log.json()
+    assert entry["user_name"] == "centre.liu" and entry["disclosure"] == "masked"
+    assert entry["action"] == "GET /console/registry/{request_id}"
+
+
+async def test_english_is_chosen_with_lang_and_remembered(dalang):
+    assert "<h1>登录</h1>" in (await dalang.client.get("/console/login")).text
+    english = await dalang.client.get("/console/login?lang=en")
+    assert "<h1>Sign in</h1>" in english.text and "fq_lang=en" in english.headers["set-cookie"]
+    assert "<h1>Sign in</h1>" in (await dalang.client.get("/console/login")).text
