@@ -1,6 +1,7 @@
 """`make bench`: the bus end to end against raw JetStream, on this machine, in one run.
 
     .venv/bin/python scripts/bench.py [--quick] [--out build/bench.json]
+    .venv/bin/python scripts/bench.py --only report [--report-events 100000] [--profile DIR]
 
 Starts two regions (two nats-servers, two JetStream domains, a leaf link) and two nodes as
 separate OS processes (Dalang on the leaf region sends, Qianfeng on the hub region receives), then
@@ -19,7 +20,7 @@ import platform
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from tests.support.envelopes import Exchange
 from tests.support.nats import nats_server_binary, running, two_regions
 
 ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "build" / "bench.json"
 
 
 @dataclass(frozen=True)
@@ -117,12 +119,12 @@ def table(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def report(root: Path, events: int, skip: bool) -> dict[str, Any]:
+def report(root: Path, events: int, skip: bool, profile: Path | None) -> dict[str, Any]:
     """The report's figures, or nulls and the reason they are missing."""
     if skip:
         return bench_report.skipped(events, "--skip-report was given")
     try:
-        return bench_report.measure(root / "report", events)
+        return bench_report.measure(root / "report", events, profile)
     except subprocess.CalledProcessError as failure:
         return bench_report.skipped(events, f"the count failed: {failure.stderr[-500:]}")
 
@@ -131,22 +133,33 @@ def main() -> None:
     """Run every phase, write the JSON, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench.json")
-    parser.add_argument("--profile", type=Path, help="write each node's cProfile into this folder")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--profile", type=Path, help="write each node's and the report's cProfile into this folder"
+    )
     parser.add_argument("--skip-report", action="store_true", help="leave the report out (null)")
+    parser.add_argument(
+        "--only", choices=["report"], help="this phase alone (into build/bench-report.json)"
+    )
+    parser.add_argument("--report-events", type=int, help="events in the report's store")
     args = parser.parse_args()
     sizes = QUICK if args.quick else DEFAULT
+    if args.report_events is not None:
+        sizes = replace(sizes, report_events=args.report_events)
+    if args.only and args.out == DEFAULT_OUT:
+        args.out = ROOT / "build" / f"bench-{args.only}.json"
     figures: dict[str, Any] = {"quick": args.quick} | machine()
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
     # The stores (over 2 GB for the 1 M report) go when the run ends, however it ends.
     with tempfile.TemporaryDirectory(prefix="fq-bench-") as scratch:
         root = Path(scratch)
-        figures |= run_nodes(root, sizes, args.profile)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        # Written before the report too: a failing report must not lose the node figures.
-        args.out.write_text(json.dumps(figures, indent=2) + "\n")
-        figures |= report(root, sizes.report_events, args.skip_report)
+        if args.only is None:
+            figures |= run_nodes(root, sizes, args.profile)
+            # Written before the report too: a failing report must not lose the node figures.
+            args.out.write_text(json.dumps(figures, indent=2) + "\n")
+        figures |= report(root, sizes.report_events, args.skip_report, args.profile)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"{figures['machine']}, Python {figures['python']}, {figures['nats_server']}")
     print(table(figures))

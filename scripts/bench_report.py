@@ -2,14 +2,16 @@
 
 The store is migrated as a node's is, then filled with `events` envelopes (half sent, half
 received, all in period 2026-H1) and one dispute row per four events. The envelopes are one real
-signed dispute envelope with its id and seq rewritten: the report parses and hashes every one,
-but checks no signature. The count runs in a fresh process, so that its peak resident memory
-(VmHWM) is the report's own.
+signed dispute envelope with its id and seq rewritten, stored with their time (sent_at) and
+chain hash as a node stores them; the report checks no signature. The count runs in a fresh
+process, so that its peak resident memory (VmHWM) is the report's own.
 
-    python scripts/bench_report.py STORE.db   (the child: prints its figures as JSON)
+    python scripts/bench_report.py STORE.db [PROFILE]   (the child: prints its figures as JSON,
+                                                       and writes a cProfile of the count)
 """
 
 import asyncio
+import cProfile
 import json
 import os
 import sqlite3
@@ -23,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from contracts.canonical import sha256_hex
 from scripts.bench_nodes import rss_mb
 from services.reports.counting import count_figures
 from services.reports.period import Period
@@ -46,13 +49,15 @@ def _envelopes(count: int, base: int) -> Iterator[tuple[str, int, bytes]]:
 
 
 def _stream_rows(count: int, side: str) -> Iterator[tuple[Any, ...]]:
+    # As a node writes them: the envelope's time and the sha256 of its bytes (the chain hash).
     when = "2026-05-20 10:30:00.000000"
+    sent = Exchange().envelope().sent_at.strftime("%Y-%m-%d %H:%M:%S.%f")
     for event_id, seq, envelope in _envelopes(count, 0 if side == "outbox" else 1 << 40):
-        common = (event_id, seq, "dispute.reported", f"case-{seq % 400}", event_id, "0" * 64)
+        common = (seq, "dispute.reported", f"case-{seq % 400}", event_id, sha256_hex(envelope))
         if side == "outbox":
-            yield (*common[:1], PARTNER, *common[1:], envelope, "delivered", when, when, when)
+            yield (event_id, PARTNER, *common, envelope, sent, "delivered", when, when, when)
         else:
-            yield (*common[:1], PARTNER, *common[1:], envelope, seq, "applied", when)
+            yield (event_id, PARTNER, *common, envelope, sent, seq, "applied", when)
 
 
 def _dispute_rows(count: int) -> Iterator[tuple[Any, ...]]:
@@ -72,10 +77,10 @@ def _dispute_rows(count: int) -> Iterator[tuple[Any, ...]]:
 
 INSERTS = {
     "outbox": "INSERT INTO outbox (event_id, recipient, seq, type, subject, correlation, "
-    "chain_hash, envelope, status, created_at, published_at, delivered_at) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+    "chain_hash, envelope, sent_at, status, created_at, published_at, delivered_at) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
     "inbox": "INSERT INTO inbox (event_id, sender, seq, type, subject, correlation, chain_hash, "
-    "envelope, stream_seq, status, applied_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+    "envelope, sent_at, stream_seq, status, applied_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
     "disputes": "INSERT INTO disputes (dispute_id, originator, state, category, risk, level, "
     "lead_source, place, parties, party_jurisdictions, holders, narrative, occurred_on, "
     "handling, correlation, last_event_id, reported_at, updated_at, outcome, "
@@ -106,14 +111,20 @@ async def _migrate(database: Database) -> None:
     await database.close()
 
 
-async def count(store: Path) -> dict[str, Any]:
+async def count(store: Path, profile: Path | None = None) -> dict[str, Any]:
     """Run count_figures once over `store`: seconds, resident memory before and at peak."""
     database = Database.open(f"sqlite:///{store}")
     before = rss_mb(os.getpid())
+    profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
     async with database.transaction() as conn:
+        if profiler:
+            profiler.enable()
         figures = await count_figures(conn, ME, [PARTNER], Period.parse(PERIOD))
     seconds = time.perf_counter() - started
+    if profiler and profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
     await database.close()
     heads = {f"{h.sender}->{h.recipient}": h.up_to_seq for h in figures.chain_heads}
     return {"seconds": seconds, "rss_before_mb": before, "peak_mb": _peak_mb(), "heads": heads}
@@ -126,13 +137,15 @@ def _peak_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def measure(root: Path, events: int) -> dict[str, Any]:
-    """Fill a store under `root` with `events` events, then time the report in a child process."""
+def measure(root: Path, events: int, profile: Path | None = None) -> dict[str, Any]:
+    """Fill a store under `root` with `events` events, then time the report in a child process;
+    with `profile` (a folder), the child writes the count's cProfile there (report.prof)."""
     root.mkdir(parents=True, exist_ok=True)
     store = root / "report.db"
     filled = fill(store, events)
+    extra = [] if profile is None else [str(profile / "report.prof")]
     child = subprocess.run(
-        [sys.executable, __file__, str(store)], capture_output=True, text=True, check=True
+        [sys.executable, __file__, str(store), *extra], capture_output=True, text=True, check=True
     )
     result = json.loads(child.stdout)
     return {
@@ -164,4 +177,4 @@ def short(events: int) -> str:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(count(Path(sys.argv[1])))))
+    print(json.dumps(asyncio.run(count(Path(sys.argv[1]), *map(Path, sys.argv[2:3])))))

@@ -26,7 +26,7 @@ from gateway.routes.reports_models import (
 )
 from services.reports import commands as c
 from services.reports.export import ExportFormat
-from services.reports.export_file import render_bytes
+from services.reports.export_file import render_file
 from services.reports.period import Period
 from services.reports.queries import get_report_view
 
@@ -65,7 +65,7 @@ async def export(
     draft = await count_draft(api.node, Period.parse(period))
     name = f"fengqiao-{api.node.jurisdiction}-{period}.{format.value}"
     return Response(
-        render_bytes(draft, format),
+        await render_file(draft, format),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

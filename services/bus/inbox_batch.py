@@ -104,6 +104,7 @@ class Batch:
                 "correlation": envelope.correlation,
                 "chain_hash": envelope.chain_hash(),
                 "envelope": raw,
+                "sent_at": envelope.sent_at,
                 "stream_seq": stream_seq,
                 "status": status,
                 "applied_at": self.now,

@@ -117,6 +117,7 @@ def _row(envelope: Envelope, now: datetime) -> dict[str, Any]:
         "correlation": envelope.correlation,
         "chain_hash": envelope.chain_hash(),
         "envelope": envelope.wire_bytes(),
+        "sent_at": envelope.sent_at,
         "status": "pending",
         "created_at": now,
         "published_at": None,

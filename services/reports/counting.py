@@ -1,25 +1,23 @@
 """Reading one side's own store into the records the figures are counted from."""
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.canonical import sha256_hex
 from contracts.events.reports import ReportFigures, StreamHead
-from services.bus.envelope import Envelope, parse_document
-from services.disputes.tables import disputes
+from services.bus.envelope import GENESIS
 from services.mediation.tables import mediations
 from services.registry.tables import registry_requests
+from services.reports.dispute_counts import disputes_open_at_end, tally_held_disputes
 from services.reports.figures import (
     TRAVEL_COST_PER_TRIP_FEN,
-    DisputeRecord,
     MediationRecord,
     OwnRecords,
     ProxyRecord,
-    report_figures,
+    tallied_figures,
 )
 from services.reports.period import Period, cst_day
 from services.store.tables import inbox, outbox
@@ -34,28 +32,6 @@ def _day(text: str | None) -> date | None:
 
 def _between(me: str, partners: Collection[str], *sides: str) -> bool:
     return me in sides and any(p in sides for p in partners)
-
-
-async def dispute_records(
-    conn: AsyncConnection, me: str, partners: Collection[str]
-) -> list[DisputeRecord]:
-    """Disputes this node holds together with one of `partners`."""
-    rows = (await conn.execute(select(disputes))).all()
-    return [
-        DisputeRecord(
-            dispute_id=r.dispute_id,
-            category=r.category,
-            risk=r.risk,
-            level=r.level,
-            reported_on=cst_day(r.reported_at),
-            outcome=r.outcome,
-            resolved_on=_day(r.resolved_on),
-            compensation_fen=r.compensation_fen,
-            closed_on=_day(r.closed_on),
-        )
-        for r in rows
-        if me in r.holders and set(r.holders) & set(partners)
-    ]
 
 
 async def mediation_records(
@@ -96,18 +72,25 @@ async def proxy_records(
 
 
 async def _head(
-    conn: AsyncConnection, table: Table, where: Any, end: datetime, at: int | None
+    conn: AsyncConnection, table: Table, stream: Any, end: datetime, at: int | None
 ) -> tuple[int, str]:
-    rows = await conn.stream(
-        select(table.c.seq, table.c.envelope).where(where).order_by(table.c.seq)
-    )
-    seq, head = 0, "0" * 64
-    async for row in rows:
-        sent = Envelope.from_document(parse_document(row.envelope)).sent_at
-        if (at is None and sent >= end) or (at is not None and row.seq > at):
-            break
-        seq, head = row.seq, sha256_hex(row.envelope)
-    return seq, head
+    """The stream's last seq and chain hash before the first envelope sent at or after `end`
+    (or at seq `at`): two indexed lookups, on (stream, sent_at, seq) and (stream, seq)."""
+    c = table.c
+    if at is None:
+        # Bound in UTC: SQLite compares the text it keeps, which is UTC.
+        after = await conn.scalar(
+            select(func.min(c.seq)).where(stream, c.sent_at >= end.astimezone(UTC))
+        )
+        bound = c.seq.is_not(None) if after is None else c.seq < after
+    else:
+        bound = c.seq <= at
+    row = (
+        await conn.execute(
+            select(c.seq, c.chain_hash).where(stream, bound).order_by(c.seq.desc()).limit(1)
+        )
+    ).one_or_none()
+    return (0, GENESIS) if row is None else (int(row.seq), str(row.chain_hash))
 
 
 async def chain_heads(
@@ -138,9 +121,10 @@ async def count_figures(
 ) -> ReportFigures:
     """This node's figures for `period` with `partners`, from its own store only."""
     records = OwnRecords(
-        disputes=await dispute_records(conn, me, partners),
+        disputes=await disputes_open_at_end(conn, me, partners, period),
         mediations=await mediation_records(conn, me, partners),
         proxy_requests=await proxy_records(conn, me, partners),
         chain_heads=await chain_heads(conn, me, partners, period.end, at),
     )
-    return report_figures(records, period, cost_per_trip_fen)
+    tally = await tally_held_disputes(conn, me, partners, period)
+    return tallied_figures(tally, records, period, cost_per_trip_fen)

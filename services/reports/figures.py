@@ -6,11 +6,12 @@ open item carried over. Proxy requests are counted by their status now; rates ar
 rounded half up, 0 when there is nothing to count.
 """
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from statistics import median
+from itertools import accumulate
 
 from contracts.events.reports import (
     DisputeFigures,
@@ -77,22 +78,82 @@ def _ended_by(day: date | None, period: Period) -> bool:
     return day is not None and day <= period.last_day
 
 
+@dataclass
+class DisputeTally:
+    """Disputes reported in a period as counts: all the dispute figures need."""
+
+    # by (category, level, risk)
+    reported: Counter[tuple[str, int, str]] = field(default_factory=Counter)
+    resolved: Counter[str] = field(default_factory=Counter)  # by outcome
+    days_to_resolution: Counter[int] = field(default_factory=Counter)
+    compensation_fen: int = 0
+
+    def add_reported(self, category: str, level: int, risk: str, count: int = 1) -> None:
+        """`count` disputes of this category, level and risk were reported in the period."""
+        self.reported[(category, level, risk)] += count
+
+    def add_resolved(self, outcome: str, days: int, compensation_fen: int, count: int = 1) -> None:
+        """`count` of them were resolved by the period's end, `days` after they were reported."""
+        self.resolved[outcome] += count
+        self.days_to_resolution[days] += count
+        self.compensation_fen += compensation_fen
+
+
+def is_resolved(outcome: str | None, resolved_on: date | None, period: Period) -> bool:
+    """A dispute counts as resolved when it has an outcome dated by the period's last day."""
+    return bool(outcome) and _ended_by(resolved_on, period)
+
+
+def tally_disputes(records: Iterable[DisputeRecord], period: Period) -> DisputeTally:
+    """The tally of the disputes reported in the period."""
+    tally = DisputeTally()
+    for d in records:
+        if not period.holds(d.reported_on):
+            continue
+        tally.add_reported(d.category, d.level, d.risk)
+        if d.resolved_on is not None and is_resolved(d.outcome, d.resolved_on, period):
+            days = (d.resolved_on - d.reported_on).days
+            tally.add_resolved(str(d.outcome), days, d.compensation_fen or 0)
+    return tally
+
+
+def _summed(counts: Counter[tuple[str, int, str]], part: int) -> dict[str, int]:
+    summed: Counter[str] = Counter()
+    for key, count in counts.items():
+        summed[str(key[part])] += count
+    return dict(sorted(summed.items()))
+
+
+def median_of_counts(counts: Counter[int]) -> float | None:
+    """The median of the values `counts` counts (the mean of the middle two for an even total)."""
+    values = sorted(counts)
+    ends = list(accumulate(counts[v] for v in values))  # ends[i]: values up to values[i]
+    if not ends or not ends[-1]:
+        return None
+    total = ends[-1]
+    low, high = (values[bisect_right(ends, at)] for at in ((total - 1) // 2, total // 2))
+    return (low + high) / 2
+
+
+def dispute_figures_of(tally: DisputeTally) -> DisputeFigures:
+    """The dispute figures from their tally."""
+    reported, resolved = sum(tally.reported.values()), sum(tally.resolved.values())
+    return DisputeFigures(
+        reported=reported,
+        resolved=resolved,
+        by_category=_summed(tally.reported, 0),
+        by_level=_summed(tally.reported, 1),
+        by_risk=_summed(tally.reported, 2),
+        by_outcome=dict(sorted(tally.resolved.items())),
+        resolution_rate_bp=rate_bp(resolved, reported),
+        median_days_to_resolution=median_of_counts(tally.days_to_resolution),
+        compensation_total_fen=tally.compensation_fen,
+    )
+
+
 def dispute_figures(records: Iterable[DisputeRecord], period: Period) -> DisputeFigures:
     """Disputes reported in the period: by category, level, risk; resolved ones by outcome."""
-    reported = [d for d in records if period.holds(d.reported_on)]
-    resolved = [d for d in reported if d.outcome and _ended_by(d.resolved_on, period)]
-    days = [(d.resolved_on - d.reported_on).days for d in resolved if d.resolved_on]
-    return DisputeFigures(
-        reported=len(reported),
-        resolved=len(resolved),
-        by_category=dict(Counter(d.category for d in reported)),
-        by_level=dict(Counter(str(d.level) for d in reported)),
-        by_risk=dict(Counter(d.risk for d in reported)),
-        by_outcome=dict(Counter(str(d.outcome) for d in resolved)),
-        resolution_rate_bp=rate_bp(len(resolved), len(reported)),
-        median_days_to_resolution=float(median(days)) if days else None,
-        compensation_total_fen=sum(d.compensation_fen or 0 for d in resolved),
-    )
+    return dispute_figures_of(tally_disputes(records, period))
 
 
 def mediation_figures(records: Iterable[MediationRecord], period: Period) -> MediationFigures:
@@ -151,8 +212,18 @@ def report_figures(
     records: OwnRecords, period: Period, cost_per_trip_fen: int = TRAVEL_COST_PER_TRIP_FEN
 ) -> ReportFigures:
     """Every figure of the report, from one side's own records."""
+    return tallied_figures(
+        tally_disputes(records.disputes, period), records, period, cost_per_trip_fen
+    )
+
+
+def tallied_figures(
+    disputes: DisputeTally, records: OwnRecords, period: Period, cost_per_trip_fen: int
+) -> ReportFigures:
+    """Every figure of the report, the disputes' from their tally: `records.disputes` then
+    need hold only those that may still be open at the period's end (the open items)."""
     return ReportFigures(
-        disputes=dispute_figures(records.disputes, period),
+        disputes=dispute_figures_of(disputes),
         mediations=mediation_figures(records.mediations, period),
         proxy_requests=proxy_figures(records.proxy_requests, period, cost_per_trip_fen),
         open_items=open_items(records, period),

@@ -37,6 +37,11 @@ class Period:
         return day is not None and self.first_day <= day <= self.last_day
 
     @property
+    def start(self) -> datetime:
+        """The first instant of the period (midnight CST of its first day)."""
+        return datetime.combine(self.first_day, time(), CHINA_STANDARD_TIME)
+
+    @property
     def end(self) -> datetime:
         """The first instant after the period (midnight CST after its last day)."""
         return datetime.combine(self.last_day + timedelta(days=1), time(), CHINA_STANDARD_TIME)

@@ -36,6 +36,7 @@ outbox = Table(
     Column("correlation", String(36), nullable=False),
     Column("chain_hash", String(64), nullable=False),
     Column("envelope", LargeBinary, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),  # the envelope's time
     Column("status", String(16), nullable=False),  # pending | published | delivered
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True)),
@@ -43,6 +44,7 @@ outbox = Table(
     UniqueConstraint("recipient", "seq"),
 )
 Index("outbox_pending", outbox.c.status, outbox.c.recipient, outbox.c.seq)
+Index("outbox_sent", outbox.c.recipient, outbox.c.sent_at, outbox.c.seq)
 
 inbound_streams = Table(
     "inbound_streams",
@@ -65,11 +67,13 @@ inbox = Table(
     Column("correlation", String(36), nullable=False),
     Column("chain_hash", String(64), nullable=False),
     Column("envelope", LargeBinary, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),  # the envelope's time
     Column("stream_seq", BigInteger),
     Column("status", String(16), nullable=False),  # applied | quarantined
     Column("applied_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("sender", "seq"),
 )
+Index("inbox_sent", inbox.c.sender, inbox.c.sent_at, inbox.c.seq)
 
 held = Table(
     "held",

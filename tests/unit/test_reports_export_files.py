@@ -1,6 +1,7 @@
 """A report exported as XLSX (a sheet per section) and PDF (charts, Chinese names) holds the
 same figures as the JSON export."""
 
+import asyncio
 import io
 from datetime import date
 
@@ -10,7 +11,7 @@ from pypdf import PdfReader
 
 from contracts.events.reports import StreamHead, figures_digest
 from services.reports.export import BinaryFormat, ExportFormat, ReportExport, render
-from services.reports.export_file import render_bytes
+from services.reports.export_file import render_bytes, render_file
 from services.reports.export_pdf import disputes_by_category, proxy_requests_by_service
 from services.reports.figures import DisputeRecord, OwnRecords, ProxyRecord, report_figures
 from services.reports.period import Period
@@ -130,3 +131,13 @@ def test_text_renderer_refuses_binary_formats() -> None:
     assert render_bytes(EXPORT, ExportFormat.CSV).decode("utf-8") == render(
         EXPORT, ExportFormat.CSV
     )
+
+
+async def test_a_pdf_is_rendered_off_the_event_loop_which_keeps_serving_meanwhile() -> None:
+    rendering = asyncio.ensure_future(render_file(EXPORT, ExportFormat.PDF))
+    turns_while_rendering = 0
+    while not rendering.done():
+        await asyncio.sleep(0)
+        turns_while_rendering += 1
+    assert (await rendering).startswith(b"%PDF")
+    assert turns_while_rendering > 1

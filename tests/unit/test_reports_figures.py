@@ -1,6 +1,9 @@
 """Report figures and reconciliation as pure functions over plain records."""
 
+from collections import Counter
 from datetime import date
+from random import Random
+from statistics import median
 
 import pytest
 
@@ -9,6 +12,7 @@ from services.reports.figures import (
     DisputeRecord,
     OwnRecords,
     ProxyRecord,
+    median_of_counts,
     rate_bp,
     report_figures,
 )
@@ -75,3 +79,10 @@ def test_differences_name_each_figure_that_differs_with_both_counts() -> None:
         Difference("open_items.proxy_request:P2", 1, 0),
         Difference("proxy_requests.by_service.id_card_renewal.accepted", 1, 0),
     ]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_median_of_counted_values_is_the_median_of_the_values(seed: int) -> None:
+    values = Random(seed).choices(range(60), k=Random(seed).randint(1, 40))
+    assert median_of_counts(Counter(values)) == float(median(values))
+    assert median_of_counts(Counter()) is None
