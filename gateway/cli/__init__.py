@@ -2,7 +2,7 @@
 
 import typer
 
-from gateway.cli import agreement, demo, keys, log, node, quarantine, report, users
+from gateway.cli import agreement, demo, doctor, keys, log, node, quarantine, report, users
 
 COMMAND_GROUPS: dict[str, typer.Typer] = {
     "keys": keys.app,
@@ -29,6 +29,7 @@ def create_app() -> typer.Typer:
     )
     for name, group in COMMAND_GROUPS.items():
         root.add_typer(group, name=name)
+    root.command("doctor")(doctor.doctor)
     return root
 
 

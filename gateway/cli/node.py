@@ -17,6 +17,7 @@ from gateway.node_api import NodeApi
 from services.keyring import KeysMissing
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings
+from services.store.database import Database
 
 app = typer.Typer(help="Run this jurisdiction's node.", no_args_is_help=True)
 
@@ -96,3 +97,22 @@ async def _serve(runtime: NodeRuntime, listener: socket.socket) -> None:
     finally:
         await runtime.stop()
         typer.echo(f"node {node.jurisdiction} stopped")
+
+
+@app.command("migrate")
+def migrate(config: ConfigOption = None) -> None:
+    """Create the store or bring it to the newest schema (back it up first); `node run` does
+    the same at start."""
+    with reporting_input_errors():
+        settings = node_settings(config)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_migrate(settings.store_url))
+    typer.echo(f"store {settings.store_url} is at the newest schema")
+
+
+async def _migrate(url: str) -> None:
+    db = Database.open(url)
+    try:
+        await db.migrate()
+    finally:
+        await db.close()

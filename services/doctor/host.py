@@ -1,0 +1,113 @@
+"""The machine: the store migrated to the newest schema, and enough free disk."""
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.doctor.findings import Finding, fail, ok, warn
+from services.store.database import MIGRATIONS, Database
+
+STORE = "store"
+DISK = "free disk"
+GIB = 1024**3
+
+
+class DiskUsage(NamedTuple):
+    total: int
+    used: int
+    free: int
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+def _current_heads(connection: Connection) -> set[str]:
+    return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def applied_revisions(current: set[str]) -> set[str]:
+    """Every migration a store at heads `current` has run (their ancestors and dependencies)."""
+    return {r.revision for r in _scripts().iterate_revisions(tuple(sorted(current)), "base")}
+
+
+def store_verdict(current: set[str], migrate_command: str) -> Finding:
+    """Whether the store has run every migration the code ships, and no other."""
+    shipped = {r.revision for r in _scripts().walk_revisions()}
+    if not current:
+        return fail(STORE, "the store has no schema yet", f"migrate it: `{migrate_command}`")
+    unknown = current - shipped
+    if unknown:
+        return fail(
+            STORE,
+            f"the store is at {', '.join(sorted(unknown))}, which this version does not know",
+            "run the Fengqiao version that migrated it, or restore the store from its backup",
+        )
+    missing = shipped - applied_revisions(current)
+    if missing:
+        return fail(
+            STORE,
+            f"the store is behind: migrations {', '.join(sorted(missing))} not run",
+            f"back it up, then migrate it: `{migrate_command}`",
+        )
+    return ok(STORE, f"migrated to the newest schema ({len(shipped)} migrations)")
+
+
+async def check_store(url: str, migrate_command: str) -> Finding:
+    """Open the store without changing it and compare its migrations with the code's."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        return fail(STORE, f"no store at {url}", f"create and migrate it: `{migrate_command}`")
+    db = Database.open(url)
+    try:
+        async with db.engine.connect() as conn:
+            current = await conn.run_sync(_current_heads)
+    except (SQLAlchemyError, OSError) as exc:
+        return fail(
+            STORE,
+            f"cannot open {_without_password(url)}: {type(exc).__name__}",
+            "check database_url and that the database server runs",
+        )
+    finally:
+        await db.close()
+    return store_verdict(current, migrate_command)
+
+
+def _without_password(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
+
+
+def disk_verdict(path: Path, usage: DiskUsage, minimum_free: int) -> Finding:
+    """Enough free space where the store and JetStream write."""
+    detail = f"{usage.free / GIB:.1f} GiB free of {usage.total / GIB:.1f} GiB at {path}"
+    if usage.free < minimum_free:
+        return fail(
+            DISK,
+            f"{detail}; at least {minimum_free / GIB:.1f} GiB needed",
+            "free space or grow the volume; JetStream refuses writes when its disk is full",
+        )
+    if usage.free < 2 * minimum_free:
+        return warn(DISK, detail, "plan more space: less than twice the minimum is left")
+    return ok(DISK, detail)
+
+
+def check_disk(
+    data_dir: Path,
+    minimum_free: int,
+    measure: Callable[[Path], DiskUsage] | None = None,
+) -> Finding:
+    """Free space on the volume of the data directory (or its nearest existing parent)."""
+    path = data_dir.resolve()
+    while not path.exists():
+        path = path.parent
+    usage = measure(path) if measure else DiskUsage(*shutil.disk_usage(path))
+    return disk_verdict(path, usage, minimum_free)
