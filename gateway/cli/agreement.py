@@ -14,11 +14,13 @@ from contracts.agreement_text import (
 )
 from gateway.cli.agreement_show import render_agreement
 from gateway.cli.console import (
+    BadInput,
     parse_day,
     read_signing_key_file,
     reporting_input_errors,
     stdout_console,
 )
+from services.bus.permissions import NotAParty, authorization_block, node_permissions
 
 app = typer.Typer(
     help="Sign, verify, show and amend a cooperation agreement.", no_args_is_help=True
@@ -94,3 +96,25 @@ def amend(
         write_atomically(target, amendment_text(file.read_text(encoding="utf-8")))
     typer.echo(f"wrote {target}: {old.id}@{old.version + 1}, supersedes version {old.version}")
     typer.echo("edit it (new keys, revoked_at, flows), then every party signs it again")
+
+
+@app.command("nats-permissions")
+def nats_permissions(
+    file: FileArgument,
+    jurisdiction: Annotated[str, typer.Option("--jurisdiction", help="the node's party id")],
+    password_env: Annotated[
+        str,
+        typer.Option(
+            "--password-env", help="environment variable nats-server reads the password from"
+        ),
+    ] = "FENGQIAO_NATS_PASSWORD",
+) -> None:
+    """Print a nats-server `authorization` block: the node's user may publish only what the
+    agreement lets JURISDICTION send, and receive what it may receive."""
+    with reporting_input_errors():
+        agreement = load_agreement(file).agreement
+        try:
+            permissions = node_permissions(agreement, jurisdiction)
+        except NotAParty as exc:
+            raise BadInput(str(exc)) from None
+    typer.echo(authorization_block(permissions, password_env), nl=False)
