@@ -2,7 +2,18 @@
 
 import typer
 
-from gateway.cli import agreement, demo, doctor, keys, log, node, quarantine, report, users
+from gateway.cli import (
+    agreement,
+    contracts,
+    demo,
+    doctor,
+    keys,
+    log,
+    node,
+    quarantine,
+    report,
+    users,
+)
 
 COMMAND_GROUPS: dict[str, typer.Typer] = {
     "keys": keys.app,
@@ -13,6 +24,7 @@ COMMAND_GROUPS: dict[str, typer.Typer] = {
     "users": users.app,
     "report": report.app,
     "demo": demo.app,
+    "contracts": contracts.app,
 }
 """Each group is a Typer app in its own module (node, demo, report, log, replay, users: later)."""
 
