@@ -8,12 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import typer.main
 import yaml
 
-from gateway.cli import create_app
 from services.embedded_nats import nats_server_binary
 from services.settings import load_settings
+from tests.support.cli import resolve
 from tests.support.nats import render
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -29,17 +28,11 @@ def _unit(path: Path) -> configparser.ConfigParser:
     return parser
 
 
-def _fengqiao_command(argv: list[str]) -> object:
-    """The click command `fengqiao ARGV...` runs, its options checked; fails on anything unknown."""
-    command = typer.main.get_command(create_app())
-    words = list(argv)
-    while hasattr(command, "get_command") and words and not words[0].startswith("-"):
-        found = command.get_command(command.context_class(command), words.pop(0))
-        assert found is not None, f"no command {argv}"
-        command = found
+def _fengqiao_command(argv: list[str]) -> None:
+    """`fengqiao ARGV...` parses: the command exists and takes these options and values."""
+    command, words = resolve(argv)
     ctx = command.make_context("fengqiao", words)
     assert ctx.params and all(value is not None for value in ctx.params.values()), argv
-    return command
 
 
 def test_there_is_a_unit_for_nats_server_and_one_for_the_node():
