@@ -34,7 +34,8 @@ def _current_heads(connection: Connection) -> set[str]:
 
 def applied_revisions(current: set[str]) -> set[str]:
     """Every migration a store at heads `current` has run (their ancestors and dependencies)."""
-    return {r.revision for r in _scripts().iterate_revisions(tuple(sorted(current)), "base")}
+    scripts = _scripts()
+    return {r.revision for head in current for r in scripts.iterate_revisions(head, "base")}
 
 
 def store_verdict(current: set[str], migrate_command: str) -> Finding:
