@@ -1,4 +1,5 @@
-"""Two live nodes in two NATS regions, each serving its console over HTTP, and one headless
+"""Two nodes over HTTP on real nats-servers (tests/support/regions.py); for the console suite,
+two live nodes in two NATS regions, each serving its console over HTTP, and one headless
 Chromium for the whole module (starting them once keeps the browser suite short)."""
 
 from collections.abc import AsyncIterator
@@ -17,6 +18,9 @@ from tests.support.api_cases import PERSONAL as DISPUTE_PERSONAL
 from tests.support.browser import ConsoleNode, Scene, ensure_chromium, served
 from tests.support.live import node_settings, write_agreement
 from tests.support.nats import running, two_regions
+from tests.support.regions import nats_single, two_regions_fixture
+
+__all__ = ["nats_single", "scene", "two_regions_fixture"]
 
 
 @pytest.fixture(scope="module")

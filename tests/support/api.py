@@ -21,7 +21,8 @@ from services.settings import NodeSettings
 from services.users.accounts import add_user
 from services.users.model import Role
 from tests.support.databases import drop_postgres, fresh_postgres_url
-from tests.support.live import write_agreement, write_keys
+from tests.support.live import node_settings, write_agreement, write_keys
+from tests.support.nats import TwoRegions
 from tests.support.trust import NOW, Bureau
 
 DALANG, QIANFENG = Bureau("dongguan-dalang"), Bureau("guangan-qianfeng")
@@ -121,6 +122,35 @@ async def api_of_runtime(runtime: NodeRuntime) -> AsyncIterator[ApiNode]:
     """The API of a started runtime."""
     async with client_for(NodeApi.from_runtime(runtime)) as node:
         yield node
+
+
+@asynccontextmanager
+async def live_pair(
+    backend: str, regions: TwoRegions, root: Path, agreement: Path
+) -> AsyncIterator[tuple[ApiNode, ApiNode]]:
+    """Dalang's node in the leaf region and Qianfeng's in the hub region, started on fresh
+    `backend` stores under `agreement`, and their APIs; stopped and dropped after."""
+    urls = [await store_url(backend, root / b.id) for b in (DALANG, QIANFENG)]
+    sides = (
+        (DALANG, regions.leaf.url, "dalang", {QIANFENG.id: "qianfeng"}),
+        (QIANFENG, regions.hub.url, "qianfeng", {DALANG.id: "dalang"}),
+    )
+    runtimes = [
+        NodeRuntime(
+            node_settings(bureau, root, nats, domain, partners, agreement, database_url=url)
+        )
+        for (bureau, nats, domain, partners), url in zip(sides, urls, strict=True)
+    ]
+    try:
+        for runtime in runtimes:
+            await runtime.start()
+        async with api_of_runtime(runtimes[0]) as dalang, api_of_runtime(runtimes[1]) as qianfeng:
+            yield dalang, qianfeng
+    finally:
+        for runtime in runtimes:
+            await runtime.stop()
+        for url in urls:
+            await drop_store(url)
 
 
 def b64(content: bytes) -> str:

@@ -10,12 +10,11 @@ import pytest
 
 from gateway.demo.mediation import linked_mediation
 from gateway.demo.seed import DISPUTE_ID
-from services.runtime import NodeRuntime
 from services.users.model import Role
-from tests.support.api import DALANG, QIANFENG, ApiNode, api_of_runtime, drop_store, store_url
+from tests.support.api import DALANG, QIANFENG, ApiNode, live_pair
 from tests.support.api_cases import LAO_HUANG, PERSONAL
 from tests.support.databases import BACKENDS
-from tests.support.live import node_settings, write_agreement
+from tests.support.live import write_agreement
 from tests.support.nats import TwoRegions
 
 STEPS = [
@@ -37,27 +36,8 @@ async def pair(
     request: pytest.FixtureRequest, two_regions: TwoRegions, tmp_path: Path
 ) -> AsyncIterator[tuple[ApiNode, ApiNode]]:
     agreement = write_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml", personal=PERSONAL)
-    urls = [await store_url(request.param, tmp_path / b.id) for b in (DALANG, QIANFENG)]
-    sides = (
-        (DALANG, two_regions.leaf.url, "dalang", {QIANFENG.id: "qianfeng"}),
-        (QIANFENG, two_regions.hub.url, "qianfeng", {DALANG.id: "dalang"}),
-    )
-    runtimes = [
-        NodeRuntime(
-            node_settings(bureau, tmp_path, nats, domain, partners, agreement, database_url=url)
-        )
-        for (bureau, nats, domain, partners), url in zip(sides, urls, strict=True)
-    ]
-    try:
-        for runtime in runtimes:
-            await runtime.start()
-        async with api_of_runtime(runtimes[0]) as dalang, api_of_runtime(runtimes[1]) as qianfeng:
-            yield dalang, qianfeng
-    finally:
-        for runtime in runtimes:
-            await runtime.stop()
-        for url in urls:
-            await drop_store(url)
+    async with live_pair(request.param, two_regions, tmp_path, agreement) as nodes:
+        yield nodes
 
 
 async def _case(node: ApiNode, path: str) -> dict[str, Any]:

@@ -15,10 +15,9 @@ from tests.support.api import (
     QIANFENG,
     ApiNode,
     api_of_runtime,
-    drop_store,
     filing,
+    live_pair,
     registry_agreement,
-    store_url,
 )
 from tests.support.databases import BACKENDS
 from tests.support.live import node_settings, wait_until
@@ -45,27 +44,8 @@ async def pair(
     request: pytest.FixtureRequest, two_regions: TwoRegions, tmp_path: Path
 ) -> AsyncIterator[tuple[ApiNode, ApiNode]]:
     agreement = registry_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
-    urls = [await store_url(request.param, tmp_path / b.id) for b in (DALANG, QIANFENG)]
-    sides = (
-        (DALANG, two_regions.leaf.url, "dalang", {QIANFENG.id: "qianfeng"}),
-        (QIANFENG, two_regions.hub.url, "qianfeng", {DALANG.id: "dalang"}),
-    )
-    runtimes = [
-        NodeRuntime(
-            node_settings(bureau, tmp_path, nats, domain, partners, agreement, database_url=url)
-        )
-        for (bureau, nats, domain, partners), url in zip(sides, urls, strict=True)
-    ]
-    try:
-        for runtime in runtimes:
-            await runtime.start()
-        async with api_of_runtime(runtimes[0]) as dalang, api_of_runtime(runtimes[1]) as qianfeng:
-            yield dalang, qianfeng
-    finally:
-        for runtime in runtimes:
-            await runtime.stop()
-        for url in urls:
-            await drop_store(url)
+    async with live_pair(request.param, two_regions, tmp_path, agreement) as nodes:
+        yield nodes
 
 
 async def test_request_filed_over_http_reaches_the_home_registry_and_its_answer_comes_back(pair):
