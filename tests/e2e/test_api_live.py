@@ -5,7 +5,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.runtime import NodeRuntime
 from services.users.model import Role
@@ -17,6 +16,7 @@ from tests.support.api import (
     api_of_runtime,
     filing,
     live_pair,
+    metric,
     registry_agreement,
 )
 from tests.support.databases import BACKENDS
@@ -24,15 +24,6 @@ from tests.support.live import node_settings, wait_until
 from tests.support.nats import NatsServer, TwoRegions
 
 REGISTRAR = {"name": "Registrar Chen", "home_jurisdiction": QIANFENG.id}
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The sample `name` with `labels` in a Prometheus exposition; fails if absent."""
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and sample.labels == labels:
-                return sample.value
-    raise AssertionError(f"no sample {name}{labels} in:\n{text}")
 
 
 async def _metric(node: ApiNode, name: str, **labels: str) -> float:

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
 from gateway.node_api import NodeApi
@@ -151,6 +152,15 @@ async def live_pair(
             await runtime.stop()
         for url in urls:
             await drop_store(url)
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The sample `name` with `labels` in a Prometheus exposition; fails if absent."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    raise AssertionError(f"no sample {name}{labels} in:\n{text}")
 
 
 def b64(content: bytes) -> str:
