@@ -21,6 +21,7 @@ from gateway.routes.reports_models import (
     Proposal,
     Reconciling,
     Report,
+    ReportListed,
     ReportStep,
     present,
 )
@@ -28,7 +29,7 @@ from services.reports import commands as c
 from services.reports.export import ExportFormat
 from services.reports.export_file import render_file
 from services.reports.period import Period
-from services.reports.queries import get_report_view
+from services.reports.queries import get_report_view, list_reports
 
 ReportId = Annotated[str, Path(pattern=CASE_ID_PATTERN, description="e.g. RPT-2026-H1-1a2b3c4d")]
 STEP_RESPONSES = PROBLEM_RESPONSES | {
@@ -47,6 +48,21 @@ async def propose(
     step = await c.propose_report(api.node, cmd)
     response.headers["Location"] = str(request.url_for("get_report", report_id=step.report_id).path)
     return ReportStep.model_validate(step)
+
+
+@router.get("")
+async def list_held(
+    _: ReportReader,
+    api: ApiDep,
+    period: Annotated[ReportPeriod | None, Query(description="a half year: 2026-H1")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ReportListed]:
+    """The reports this node holds, most recently changed first: period, partner, state and
+    who has signed."""
+    async with api.node.db.transaction() as conn:
+        found = await list_reports(conn, period, limit, offset)
+    return [ReportListed.model_validate(r) for r in found]
 
 
 @router.get(

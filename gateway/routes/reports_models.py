@@ -1,5 +1,6 @@
 """Request and response bodies of the semiannual report routes, and the export's file types."""
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -88,6 +89,20 @@ class Report(_Out):
     figures_digest: str
     figures: dict[str, ReportFigures] = Field(description="by the side that counted them")
     signatures: list[Signature]
+
+
+class ReportListed(_Out):
+    """A report in the list: period, parties, state, who signed its digest."""
+
+    report_id: str
+    agreement_id: str
+    period: str
+    proposed_by: str
+    partner: str
+    state: ReportState
+    signed_by: list[str] = Field(description="the parties whose signature is over its digest")
+    final: bool = Field(description="both parties signed the same digest")
+    updated_at: datetime
 
 
 def present(view: ReportView) -> Report:

@@ -1,6 +1,7 @@
 """Reading reports for the API and the command line: the row, both sides' figures, signatures."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -71,3 +72,56 @@ async def get_report_view(conn: AsyncConnection, report_id: str) -> ReportView |
             for s in signed
         ],
     )
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """A report in a list: its period, parties, state and who has signed its digest."""
+
+    report_id: str
+    agreement_id: str
+    period: str
+    proposed_by: str
+    partner: str
+    state: ReportState
+    signed_by: list[str]
+    updated_at: datetime
+
+    @property
+    def final(self) -> bool:
+        """Both parties signed the proposed digest."""
+        return set(self.signed_by) == {self.proposed_by, self.partner}
+
+
+async def list_reports(
+    conn: AsyncConnection, period: str | None, limit: int, offset: int
+) -> list[ReportSummary]:
+    """Reports held here (of `period`, when given), most recently changed first."""
+    query = select(reports).order_by(reports.c.updated_at.desc(), reports.c.report_id)
+    if period is not None:
+        query = query.where(reports.c.period == period)
+    rows = (await conn.execute(query.limit(limit).offset(offset))).all()
+    signed: dict[str, list[str]] = {row.report_id: [] for row in rows}
+    s = report_signatures.c
+    found = await conn.execute(
+        select(s.report_id, s.signed_by, s.figures_digest)
+        .where(s.report_id.in_(list(signed)))
+        .order_by(s.signed_at, s.signed_by)
+    )
+    digests = {row.report_id: row.figures_digest for row in rows}
+    for sig in found:
+        if sig.figures_digest == digests[sig.report_id]:
+            signed[sig.report_id].append(sig.signed_by)
+    return [
+        ReportSummary(
+            report_id=row.report_id,
+            agreement_id=row.agreement_id,
+            period=row.period,
+            proposed_by=row.proposed_by,
+            partner=row.partner,
+            state=ReportState(row.state),
+            signed_by=signed[row.report_id],
+            updated_at=row.updated_at,
+        )
+        for row in rows
+    ]

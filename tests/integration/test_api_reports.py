@@ -132,3 +132,22 @@ async def test_export_of_a_period_that_is_no_half_year_is_422(pair):
         "/reports/export", params={"period": "2026-Q1"}, headers=headers
     )
     assert response.status_code == 422
+
+
+async def test_reports_held_are_listed_with_period_partner_state_and_signers(pair):
+    await _proposed(pair)
+    await _post(pair, QIANFENG, f"/reports/{R}/reconcile", {})
+    assert (await _post(pair, QIANFENG, f"/reports/{R}/cosign", {})).status_code == 200
+    await pair.settle()
+    for side in (DALANG, QIANFENG):
+        headers = await pair[side].token(Role.AUDITOR)
+        listed = (await pair[side].client.get("/reports", headers=headers)).json()
+        assert [
+            (r["report_id"], r["period"], r["proposed_by"], r["partner"], r["state"])
+            for r in listed
+        ] == [(R, "2026-H1", DALANG, QIANFENG, "partner_signed")]
+        assert (listed[0]["signed_by"], listed[0]["final"]) == ([QIANFENG], False)
+        other = await pair[side].client.get("/reports?period=2026-H2", headers=headers)
+        assert other.json() == []
+    mediator = await pair[DALANG].token(Role.MEDIATOR)
+    assert (await pair[DALANG].client.get("/reports", headers=mediator)).status_code == 403
