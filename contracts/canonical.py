@@ -11,6 +11,11 @@ _SAFE_INT = 2**53
 _KEY_LIMIT = "\ue000"
 
 
+class NotCanonicalisable(ValueError):
+    """A value RFC 8785 cannot represent: an integer beyond +-(2**53 - 1), a float that is NaN
+    or infinite, a string with a lone surrogate."""
+
+
 def canonical_bytes(value: Any) -> bytes:
     """RFC 8785 canonical UTF-8 bytes of a JSON value.
 
@@ -18,6 +23,7 @@ def canonical_bytes(value: Any) -> bytes:
     names have no character at or above U+E000, serialise identically with the standard library
     (sorted keys, no spaces, the same escapes), several times faster; anything else, floats
     above all, goes through the rfc8785 package. The test vectors hold both paths to RFC 8785.
+    What RFC 8785 cannot represent raises NotCanonicalisable.
     """
     if _plain(value):
         text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -25,7 +31,10 @@ def canonical_bytes(value: Any) -> bytes:
             return text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: let rfc8785 refuse it properly
             pass
-    return bytes(rfc8785.dumps(value))
+    try:
+        return bytes(rfc8785.dumps(value))
+    except rfc8785.CanonicalizationError as exc:
+        raise NotCanonicalisable(str(exc)) from exc
 
 
 def _plain(value: Any) -> bool:

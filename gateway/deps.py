@@ -6,7 +6,7 @@ Each route names the alias of the roles it allows; the role sets are the policy 
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from gateway.auth import allow, current_user
 from gateway.node_api import NodeApi, node_api
@@ -19,6 +19,7 @@ def route_action(request: Request) -> str:
 
 
 ApiDep = Annotated[NodeApi, Depends(node_api)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="how many to skip")]
 Action = Annotated[str, Depends(route_action)]
 CurrentUser = Annotated[User, Depends(current_user)]
 

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
 
+from contracts.canonical import NotCanonicalisable
 from contracts.errors import NotPermittedByAgreement
 from services.bus.handlers import NotApplicable
 from services.bus.quarantine import UnknownQuarantineEntry
@@ -23,6 +24,7 @@ from services.handling import OnwardDisseminationRefused
 from services.mediation.model import UnknownMediation
 from services.registry.model import UnknownRequest
 from services.reports.model import UnknownReport
+from services.reports.period import UnknownPeriod
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ PROBLEMS: dict[type[Exception], Kind] = {
     OnwardDisseminationRefused: Kind(403, "Onward dissemination refused"),
     NotPermittedByAgreement: Kind(403, "Not permitted by the agreement"),
     NotApplicable: Kind(409, "Step not allowed in the case's state"),
+    NotCanonicalisable: Kind(422, "Not representable in signed JSON", "not_canonicalisable"),
+    UnknownPeriod: Kind(422, "Not a half year", "unknown_period"),
 }
 """Domain error type -> status and title. A flow's refusals subclass NotApplicable (409); a flow
 adds its own "unknown case" error here (404) beside the registry's."""

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from gateway.deps import ApiDep, Auditor
+from gateway.deps import ApiDep, Auditor, Offset
 from gateway.problems import PROBLEM_RESPONSES
 from services.users.access_log import AccessFilter, Disclosure, query_log
 from services.users.model import Role
@@ -40,7 +40,7 @@ async def access_log(
     since: Annotated[datetime | None, Query(description="from this instant on")] = None,
     until: Annotated[datetime | None, Query(description="before this instant")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[AccessEntry]:
     """Logged reads, newest first, filtered by user, flow, case and time (auditors)."""
     wanted = AccessFilter(user, flow, case_id, since, until, limit, offset)

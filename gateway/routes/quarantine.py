@@ -61,7 +61,9 @@ async def list_quarantine(
     "/{entry}/redrive",
     responses={404: problem_response("no held entry of that id")},
 )
-async def redrive_entry(entry: Annotated[int, Path(ge=1)], _: Admin, api: ApiDep) -> Redrive:
+async def redrive_entry(
+    entry: Annotated[int, Path(ge=1, le=2**31 - 1)], _: Admin, api: ApiDep
+) -> Redrive:
     """Try a held entry again with the agreements and contracts in force now (admins).
     An entry still refused answers 200 with outcome `quarantined` and its reason."""
     receipt = await redrive(api.inbox, entry)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from gateway.deps import Action, ApiDep, RegistryClerk, RegistryReader
+from gateway.deps import Action, ApiDep, Offset, RegistryClerk, RegistryReader
 from gateway.masking import disclosed, registry_disclosure
 from gateway.problems import PROBLEM_RESPONSES, CaseNotFound, problem_response
 from gateway.routes.registry_models import (
@@ -58,7 +58,7 @@ async def list_requests(
     api: ApiDep,
     state: State | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[RequestSummary]:
     """Requests on file, most recently changed first (no personal data in a summary)."""
     async with api.node.db.transaction() as conn:

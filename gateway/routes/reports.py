@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from contracts.events.reports import ReportPeriod
-from gateway.deps import ApiDep, CommandCentre, ReportReader
+from gateway.deps import ApiDep, CommandCentre, Offset, ReportReader
 from gateway.problems import PROBLEM_RESPONSES, CaseNotFound, problem_response
 from gateway.routes.registry_models import CASE_ID_PATTERN
 from gateway.routes.reports_export import count_draft
@@ -56,7 +56,7 @@ async def list_held(
     api: ApiDep,
     period: Annotated[ReportPeriod | None, Query(description="a half year: 2026-H1")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ReportListed]:
     """The reports this node holds, most recently changed first: period, partner, state and
     who has signed."""

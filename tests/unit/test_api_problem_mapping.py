@@ -4,11 +4,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from contracts.canonical import NotCanonicalisable
 from contracts.errors import NotPermittedByAgreement
 from gateway.problems import install_problem_handlers
 from services.bus.handlers import NotApplicable
 from services.handling import OnwardDisseminationRefused
 from services.registry.model import IllegalStep, State, UnknownRequest, WrongParty
+from services.reports.period import UnknownPeriod
 
 ERRORS: dict[str, Exception] = {
     "onward": OnwardDisseminationRefused("DL-1 was received under H2: not to shenzhen-longgang"),
@@ -17,6 +19,8 @@ ERRORS: dict[str, Exception] = {
     "party": WrongParty("registry.accepted must come from guangan-qianfeng"),
     "unknown": UnknownRequest("R-404", "registry.accepted"),
     "refused": NotApplicable("a step some other flow refuses"),
+    "canonical": NotCanonicalisable("2**60 exceeds safe integer domain for JSON floats"),
+    "period": UnknownPeriod("'0000-H1' is outside the years 0001 to 9998"),
 }
 
 
@@ -47,6 +51,8 @@ async def client():
         ("party", 409, "/problems/registry_wrong_party"),
         ("unknown", 404, "/problems/registry_unknown_request"),
         ("refused", 409, "/problems/not_applicable"),
+        ("canonical", 422, "/problems/not_canonicalisable"),
+        ("period", 422, "/problems/unknown_period"),
     ],
 )
 async def test_domain_error_maps_to_its_status_as_a_problem(client, name, status, type_):

@@ -4,10 +4,11 @@ import json
 import random
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.canonical import canonical_bytes
+from contracts.canonical import NotCanonicalisable, canonical_bytes
 from services.bus.envelope import MAX_EXACT_INT, parse_document
 
 json_values = st.recursive(
@@ -68,3 +69,9 @@ def test_canonical_bytes_have_no_whitespace_outside_strings(value: Any) -> None:
     unescaped = canonical.replace(b"\\\\", b"").replace(b'\\"', b"")
     outside = b"".join(unescaped.split(b'"')[0::2])  # now every '"' opens or closes a string
     assert not any(c in outside for c in b" \t\r\n")
+
+
+@pytest.mark.parametrize("value", [{"amount_fen": 2**53}, [-(2**60)], float("nan"), "\udaa3"])
+def test_what_rfc_8785_cannot_represent_is_refused_as_not_canonicalisable(value: Any) -> None:
+    with pytest.raises(NotCanonicalisable):
+        canonical_bytes(value)

@@ -42,6 +42,12 @@ def test_half_years_run_january_to_june_and_july_to_december() -> None:
         Period.parse("2026-Q1")
 
 
+@pytest.mark.parametrize("name", ["0000-H1", "9999-H2"])
+def test_a_half_year_outside_the_calendar_is_an_unknown_period(name: str) -> None:
+    with pytest.raises(UnknownPeriod, match="outside the years"):
+        Period.parse(name)
+
+
 def test_rates_round_half_up_to_a_basis_point_and_nothing_counts_zero() -> None:
     assert rate_bp(11_994, 12_104) == 9909
     assert rate_bp(2, 3) == 6667

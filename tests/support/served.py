@@ -1,0 +1,110 @@
+"""A node run as `fengqiao node run` in its own process, serving its HTTP API on a free port,
+and its users added with `fengqiao users add`, as an operator does it."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from services.users.model import Role
+from tests.support.api import DALANG, QIANFENG, registry_agreement
+from tests.support.live import write_keys
+from tests.support.nats import NatsServer
+
+ENV = os.environ | {"PYTHONUNBUFFERED": "1"}
+
+
+def node_config(tmp_path: Path, nats: NatsServer, port: int, agreement: Path | None = None) -> Path:
+    """Dalang's node.toml under `tmp_path`: its keys, `agreement` (default: registry events
+    with Qianfeng), NATS at `nats`, the API on `port`."""
+    data = tmp_path / "node"  # tmp_path/dalang is the NATS server's
+    (data / "keys").mkdir(parents=True)
+    write_keys(DALANG, data / "keys")
+    agreement = agreement or registry_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
+    path = tmp_path / "node.toml"
+    path.write_text(
+        f'jurisdiction = "{DALANG.id}"\n'
+        f'data_dir = "{data}"\n'
+        f'nats_url = "{nats.url}"\n'
+        'js_domain = "dalang"\n'
+        f'agreements = ["{agreement}"]\n'
+        f"http_port = {port}\n"
+        "[[partners]]\n"
+        f'jurisdiction = "{QIANFENG.id}"\n'
+        'domain = "dalang"\n'
+    )
+    return path
+
+
+def fengqiao(*args: str) -> list[str]:
+    """The command line running `fengqiao ARGS` with this interpreter."""
+    return [sys.executable, "-m", "gateway.cli", *args]
+
+
+def wait_for(
+    url: str, process: subprocess.Popen[str], log: Path, timeout: float = 30
+) -> httpx.Response:
+    """The first answer from `url`, failing (with `log`) if `process` exits or `timeout`
+    passes first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        try:
+            return httpx.get(url, timeout=1)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+def add_user(config: Path, name: str, role: Role) -> str:
+    """`fengqiao users add NAME --role ROLE`: the new user's token."""
+    added = subprocess.run(
+        fengqiao("users", "add", name, "--role", role.value, "--config", str(config)),
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=True,
+    )
+    return added.stdout.strip().splitlines()[-1]
+
+
+@dataclass
+class ServedNode:
+    base_url: str
+    config: Path
+    process: subprocess.Popen[str]
+    log: Path
+
+    def output(self) -> str:
+        """What the node has printed so far."""
+        return self.log.read_text()
+
+
+@contextmanager
+def served_node(config: Path, port: int) -> Iterator[ServedNode]:
+    """`fengqiao node run --config CONFIG` until the block ends, then SIGTERM. Its output goes
+    to node.log beside CONFIG (a pipe nobody reads would fill and block the node's logging)."""
+    log = config.parent / "node.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            fengqiao("node", "run", "--config", str(config)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=ENV,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/healthz", process, log)
+        yield ServedNode(base, config, process, log)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
