@@ -118,3 +118,13 @@ async def test_five_hundred_requests_are_reported_alike_cosigned_and_a_changed_r
         (f"{figure}.completed", counts["completed"], counts["completed"] - 1),
         (f"{figure}.rejected", counts.get("rejected", 0), counts.get("rejected", 0) + 1),
     ]
+
+    # Each side lists both reports: the agreed one final, the diverged one still proposed.
+    for node in (dalang, qianfeng):
+        headers = await node.token(Role.AUDITOR)
+        listed = await node.client.get("/reports", params={"period": period}, headers=headers)
+        held = {r["report_id"]: (r["state"], r["final"], r["partner"]) for r in listed.json()}
+        assert held == {
+            "RPT-e2e-agreed": ("final", True, QIANFENG.id),
+            "RPT-e2e-diverged": ("proposed", False, QIANFENG.id),
+        }
