@@ -33,8 +33,12 @@ def canonical_bytes(value: Any) -> bytes:
             pass
     try:
         return bytes(rfc8785.dumps(value))
+    except rfc8785.IntegerDomainError as exc:  # the messages name no value: it may be personal
+        raise NotCanonicalisable("an integer beyond +-(2**53 - 1) has no exact JSON form") from exc
+    except rfc8785.FloatDomainError as exc:
+        raise NotCanonicalisable("a NaN or infinite number has no JSON form") from exc
     except rfc8785.CanonicalizationError as exc:
-        raise NotCanonicalisable(str(exc)) from exc
+        raise NotCanonicalisable("a string with a lone surrogate is not UTF-8") from exc
 
 
 def _plain(value: Any) -> bool:

@@ -178,3 +178,23 @@ async def test_unknown_mediation_is_404(pair):
     reader = await pair[DALANG].token(Role.AUDITOR)
     response = await pair[DALANG].client.get("/mediations/LM-none", headers=reader)
     assert response.status_code == 404
+
+
+async def test_an_amount_signed_json_cannot_carry_is_a_422_problem_and_nothing_is_proposed(pair):
+    await _requested(pair)
+    await _post(pair, QIANFENG, Role.OFFICER, f"/mediations/{M}/accept", {"officer": OFFICER})
+    await pair.settle()
+    too_much = OUTCOME | {"compensation": [OUTCOME["compensation"][0] | {"amount_fen": 2**60}]}
+    mediator = await pair[DALANG].token(Role.MEDIATOR)
+    response = await pair[DALANG].client.post(
+        f"/mediations/{M}/outcome",
+        json={"mediator": ASSISTANT, "outcome": too_much},
+        headers=mediator,
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["type"] == "/problems/not_canonicalisable"
+    assert str(2**60) not in response.text
+    case = (await pair[DALANG].client.get(f"/mediations/{M}", headers=mediator)).json()
+    assert (case["state"], case["outcome"]) == ("accepted", None)
+    assert await pair.net.deliver_all() == []  # nothing went into the outbox
