@@ -324,16 +324,29 @@ class DurableConsumer:
         return cls(subscription, stream, name, max_deliver)
 
     async def fetch(self, batch: int = 100, timeout: float = 1.0) -> list[Delivery]:
-        """Up to `batch` deliveries; an empty list if none came within `timeout` seconds."""
+        """Up to `batch` deliveries, as soon as one is there; [] if none came within `timeout`.
+
+        A pull for `batch` that finds the stream empty waits until `batch` messages came or
+        `timeout` ran out, however long the first one waits. So the wait is for one message;
+        the rest are asked for only as far as the server says they are already pending, which
+        it answers at once.
+        """
+        msgs = await self._pull(1, timeout)
+        pending = msgs[-1].metadata.num_pending if msgs else 0
+        if batch > 1 and pending:
+            msgs += await self._pull(min(batch - 1, pending), timeout)
+        return [self._delivery(msg) for msg in msgs]
+
+    async def _pull(self, batch: int, timeout: float) -> list[Msg]:
         try:
-            msgs = await self._subscription.fetch(batch, timeout=timeout)
+            msgs: list[Msg] = await self._subscription.fetch(batch, timeout=timeout)
         except TimeoutError:  # nats-py raises both its own and asyncio's on an empty fetch
             return []
         except nats.errors.Error as failed:
             raise JetStreamUnavailable(
                 f"fetch from {self.stream}/{self.name}: {failed}"
             ) from failed
-        return [self._delivery(msg) for msg in msgs]
+        return msgs
 
     async def deliveries(self, batch: int = 100, idle: float = 1.0) -> AsyncIterator[Delivery]:
         """Deliveries one by one, for ever; waits `idle` seconds per empty poll."""
