@@ -1,5 +1,6 @@
 """Ed25519 signing keys and X25519 encryption keys: raw bytes, key ids, PEM files."""
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -32,10 +33,16 @@ def sign(key: Ed25519PrivateKey, message: bytes) -> bytes:
 def signature_valid(public: bytes, signature: bytes, message: bytes) -> bool:
     """True when `signature` is a valid Ed25519 signature of `message` by raw key `public`."""
     try:
-        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+        _ed25519_public(public).verify(signature, message)
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=256)
+def _ed25519_public(raw: bytes) -> Ed25519PublicKey:
+    """The key object of a raw public key; partners' keys are few, so they are kept."""
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def x25519_public(raw: bytes) -> X25519PublicKey:

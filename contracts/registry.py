@@ -98,8 +98,11 @@ class ContractRegistry:
                 f"{event_type} major version {major} is unknown here (known: {known})"
             )
         model = self.latest(event_type, major)
-        payload = self._validate(model, data).model_dump(mode="json")
+        validated = self._validate(model, data)
         newest = max(versions)[0]
+        if major == newest:
+            return validated
+        payload = validated.model_dump(mode="json")
         while major < newest:
             payload = self._upcasters[(event_type, major)](payload)
             major += 1

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.agreement import AgreementBook
 from contracts.canonical import b64decode, sha256_hex
 from contracts.keys import signature_valid
-from services.bus.envelope import GENESIS, Envelope, parse_document, signing_bytes
+from services.bus.envelope import GENESIS, Envelope, parse_document
 from services.store.tables import inbox, outbox
 
 
@@ -51,7 +51,7 @@ def _signed(envelope: Envelope, book: AgreementBook) -> bool:
         found = version.agreement.key(envelope.kid)
         if found is not None:
             signature = b64decode(envelope.signature)
-            return signature_valid(found[1].raw, signature, signing_bytes(envelope.document()))
+            return signature_valid(found[1].raw, signature, envelope.signed_bytes())
     return False
 
 

@@ -101,21 +101,7 @@ class Envelope(BaseModel):
 
         Raises MalformedEnvelope naming every attribute in error.
         """
-        nulls = sorted(k for k, v in document.items() if v is None)
-        if nulls:
-            raise MalformedEnvelope(f"absent attributes are left out, never null: {nulls}")
-        try:
-            envelope = cls.model_validate(document)
-        except ValidationError as exc:
-            raise MalformedEnvelope(_summary(exc)) from exc
-        try:
-            wire = canonical_bytes(document)
-        except ValueError as exc:  # no canonical form: infinity, a lone surrogate, ...
-            raise MalformedEnvelope(f"no canonical form: {exc}") from exc
-        envelope._document = document
-        envelope._wire = wire
-        envelope._hash = sha256_hex(envelope._wire)
-        return envelope
+        return cls._build(document, None)
 
     @classmethod
     def from_wire(cls, raw: bytes) -> "Envelope":
@@ -124,14 +110,52 @@ class Envelope(BaseModel):
         One envelope has one byte form: the bytes stored are the bytes hashed into the chain,
         and no spelling of the same JSON (whitespace, order, escapes, 1.0 for 1) slips through.
         """
+        document = _canonical_document(raw)
+        if document is not None:
+            return cls._build(document, raw)
+        # Not canonical, or not JSON at all: the strict parser says exactly what is wrong.
         envelope = cls.from_document(parse_document(raw))
         if envelope.wire_bytes() != raw:
             raise MalformedEnvelope("the bytes are not the RFC 8785 canonical form of the envelope")
         return envelope
 
+    @classmethod
+    def _build(cls, document: dict[str, Any], wire: bytes | None) -> "Envelope":
+        """Validate `document`; `wire` is its canonical form when already known."""
+        nulls = sorted(k for k, v in document.items() if v is None)
+        if nulls:
+            raise MalformedEnvelope(f"absent attributes are left out, never null: {nulls}")
+        try:
+            envelope = cls.model_validate(document)
+        except ValidationError as exc:
+            raise MalformedEnvelope(_summary(exc)) from exc
+        if wire is None:
+            try:
+                wire = canonical_bytes(document)
+            except ValueError as exc:  # no canonical form: infinity, a lone surrogate, ...
+                raise MalformedEnvelope(f"no canonical form: {exc}") from exc
+        envelope._document = document
+        envelope._wire = wire
+        envelope._hash = sha256_hex(wire)
+        return envelope
+
     def document(self) -> dict[str, Any]:
         """The envelope as the JSON object that was signed and hashed."""
         return self._document
+
+    def signed_bytes(self) -> bytes:
+        """The bytes the signature covers (`signing_bytes` of the document), cut from the wire.
+
+        The wire bytes are canonical, so without the `signature` member they are the canonical
+        bytes of the rest. In canonical JSON `,"` only occurs between members (a quote inside a
+        string is escaped), and the members sorted after `signature` are plain strings, so the
+        last occurrence of the member is the envelope's own, not one nested in `data`.
+        """
+        member = b',"signature":' + _canonical_string(self.signature)
+        at = self._wire.rfind(member)
+        if at < 0:
+            return signing_bytes(self._document)
+        return self._wire[:at] + self._wire[at + len(member) :]
 
     def wire_bytes(self) -> bytes:
         """What goes on the wire: the canonical bytes of the signed envelope."""
@@ -169,8 +193,24 @@ def signing_bytes(document: dict[str, Any]) -> bytes:
 def seal(unsigned: dict[str, Any], key: Ed25519PrivateKey) -> Envelope:
     """Sign an envelope object (every attribute but `signature`) and return the envelope."""
     document = {k: v for k, v in unsigned.items() if v is not None}
-    document["signature"] = b64encode(sign(key, signing_bytes(document)))
-    return Envelope.from_document(document)
+    signed = signing_bytes(document)
+    document["signature"] = b64encode(sign(key, signed))
+    # `signature` sorts just before `source`: the wire bytes are the signed ones with it added.
+    at = signed.rfind(b',"source":')
+    if at < 0:
+        return Envelope.from_document(document)
+    member = b',"signature":' + _canonical_string(document["signature"])
+    return Envelope._build(document, signed[:at] + member + signed[at:])
+
+
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/=]*")
+
+
+def _canonical_string(text: str) -> bytes:
+    """RFC 8785 bytes of a JSON string; base64 text (a signature) needs no escaping."""
+    if _BASE64_TEXT.fullmatch(text):
+        return b'"' + text.encode("ascii") + b'"'
+    return canonical_bytes(text)
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -199,6 +239,21 @@ def json_number(text: str) -> int | float:
         value = int(text)
         return value if abs(value) <= MAX_EXACT_INT else float(value)
     return float(text)  # inf when out of range: refused when canonicalised
+
+
+def _canonical_document(raw: bytes) -> dict[str, Any] | None:
+    """The object `raw` holds when `raw` is exactly its canonical form, else None.
+
+    A plain parse suffices here: duplicate names, NaN or another spelling of a number all
+    give an object whose canonical bytes differ from `raw` (or have none).
+    """
+    try:
+        document = json.loads(raw, parse_int=json_number)
+        if isinstance(document, dict) and canonical_bytes(document) == raw:
+            return document
+    except (ValueError, RecursionError):
+        pass
+    return None
 
 
 def parse_document(raw: bytes) -> dict[str, Any]:

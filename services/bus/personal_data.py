@@ -116,27 +116,46 @@ def _seal(
     return _transform(data, patterns, encrypt), b64encode(public_raw(ephemeral))
 
 
+Field = tuple[str, dict[str, Any] | list[Any], str | int]
+"""A personal field found in data: its concrete path, its container and its key there."""
+
+
+def personal_fields(
+    data: dict[str, Any], patterns: list[str]
+) -> tuple[dict[str, Any], list[Field]]:
+    """A deep copy of `data` and every personal field in that copy, found in one walk."""
+    copy: dict[str, Any] = _deep_copy(data)
+    return copy, [found for pattern in patterns for found in locate(copy, pattern)]
+
+
 def open_fields(
     data: dict[str, Any], patterns: list[str], event_id: str, pdepk: str, own: X25519PrivateKey
 ) -> dict[str, Any]:
     """Decrypt the personal fields sealed to `own`; raises DecryptionFailed on any tampering."""
+    copy, fields = personal_fields(data, patterns)
+    open_in_place(fields, event_id, pdepk, own)
+    return copy
+
+
+def open_in_place(fields: list[Field], event_id: str, pdepk: str, own: X25519PrivateKey) -> None:
+    """Decrypt each of `fields` where it stands (in a copy from personal_fields)."""
+    if not fields:
+        return
     try:
         shared = own.exchange(X25519PublicKey.from_public_bytes(b64decode(pdepk)))
     except ValueError as exc:
         raise DecryptionFailed(f"pdepk is not an X25519 public key: {exc}") from exc
     aes = _content_key(shared, event_id)
-
-    def decrypt(path: str, value: Any) -> Any:
+    for path, container, key in fields:
+        value = container[key]  # type: ignore[index]
         if not is_sealed(value):
             raise PersonalDataInClear(f"personal field {path} travels unencrypted")
         try:
             blob = b64decode(value.removeprefix(PREFIX))
             plaintext = aes.decrypt(blob[:12], blob[12:], _aad(event_id, path))
-            return json.loads(plaintext, parse_int=json_number)
+            container[key] = json.loads(plaintext, parse_int=json_number)  # type: ignore[index]
         except (ValueError, InvalidTag, RecursionError) as exc:
             raise DecryptionFailed(f"personal field {path} does not decrypt") from exc
-
-    return _transform(data, patterns, decrypt)
 
 
 def is_sealed(value: Any) -> bool:

@@ -34,8 +34,8 @@ from contracts.errors import (
 from contracts.events.base import EventData
 from contracts.keys import signature_valid
 from contracts.registry import ContractRegistry, parse_schema_uri
-from services.bus.envelope import GENESIS, Envelope, signing_bytes
-from services.bus.personal_data import is_sealed, locate, open_fields
+from services.bus.envelope import GENESIS, Envelope
+from services.bus.personal_data import is_sealed, open_in_place, personal_fields
 
 DEFAULT_MAX_BYTES = 512 * 1024
 DEFAULT_MAX_SKEW = timedelta(minutes=5)
@@ -88,7 +88,7 @@ class Verifier:
             raise OversizedEnvelope(f"{len(raw)} bytes, limit {self.max_bytes}")
         envelope = Envelope.from_wire(raw)
         agreement = self._agreement(envelope, now)
-        self._check_signature(envelope, envelope.document(), agreement)
+        self._check_signature(envelope, agreement)
         if envelope.sent_at > now + self.max_skew:
             raise ClockSkew(f"event time {envelope.time} is ahead of this node's clock")
         if envelope.recipient != self.me:
@@ -130,9 +130,7 @@ class Verifier:
             )
         return loaded.agreement
 
-    def _check_signature(
-        self, envelope: Envelope, document: dict[str, Any], agreement: Agreement
-    ) -> None:
+    def _check_signature(self, envelope: Envelope, agreement: Agreement) -> None:
         if agreement.party(envelope.source) is None:
             raise SenderNotParty(f"{envelope.source} is not a party to {agreement.ref}")
         found = agreement.key(envelope.kid)
@@ -144,19 +142,17 @@ class Verifier:
                 f"key {envelope.kid} is {state.replace('_', ' ')} at {envelope.time}"
             )
         signature = _signature_bytes(envelope.signature)
-        if not signature_valid(found[1].raw, signature, signing_bytes(document)):
+        if not signature_valid(found[1].raw, signature, envelope.signed_bytes()):
             raise BadSignature(f"signature does not verify with {envelope.kid}")
 
     def _open(self, envelope: Envelope, agreement: Agreement) -> dict[str, Any]:
         patterns = agreement.personal_fields(envelope.type)
-        present = [
-            (path, container[key])  # type: ignore[index]
-            for p in patterns
-            for path, container, key in locate(envelope.data, p)
-        ]
-        if not present:
+        if not patterns:
             return envelope.data
-        in_clear = [path for path, value in present if not is_sealed(value)]
+        data, fields = personal_fields(envelope.data, patterns)
+        if not fields:
+            return envelope.data
+        in_clear = [path for path, container, key in fields if not is_sealed(container[key])]  # type: ignore[index]
         if in_clear:
             raise PersonalDataInClear(f"personal fields travel unencrypted: {', '.join(in_clear)}")
         if envelope.pdepk is None:
@@ -164,7 +160,8 @@ class Verifier:
         own = self.encryption_keys.get(envelope.pdkid or "")
         if own is None:
             raise DecryptionFailed(f"no private key here for {envelope.pdkid}")
-        return open_fields(envelope.data, patterns, envelope.id, envelope.pdepk, own)
+        open_in_place(fields, envelope.id, envelope.pdepk, own)
+        return data
 
 
 def check_position(envelope: Envelope, position: StreamPosition) -> None:
