@@ -14,6 +14,7 @@ from services.bus.handlers import Handler, dispatcher
 from services.bus.inbox import Inbox
 from services.bus.receipts import receipt_handler
 from services.bus.verification import Verifier
+from services.bus.verification_pool import VerificationPool, default_workers
 from services.disputes.handlers import HANDLERS as DISPUTE_HANDLERS
 from services.keyring import Keyring, load_keyring
 from services.mediation.handlers import HANDLERS as MEDIATION_HANDLERS
@@ -68,4 +69,6 @@ async def open_node(
     verifier = Verifier(
         s.jurisdiction, book, default_registry(), keys.encryption, s.max_envelope_bytes
     )
-    return NodeParts(node, keys, Inbox(db, verifier, dispatcher(handlers), clock))
+    workers = default_workers() if s.verify_workers is None else s.verify_workers
+    pool = VerificationPool(verifier, workers)
+    return NodeParts(node, keys, Inbox(db, verifier, dispatcher(handlers), clock, pool))

@@ -138,6 +138,8 @@ class NodeRuntime:
         if self.nc is not None and not self.nc.is_closed:
             # The loops are stopped and every ack was confirmed: nothing is left to drain.
             await self.nc.close()
+        if self.parts is not None and self.parts.inbox.pool is not None:
+            self.parts.inbox.pool.close()
         if self._node is not None:
             await self._node.db.close()
         if self.embedded is not None:

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from contracts.errors import EnvelopeRejected, ReplayedEnvelope, SequenceGap
 from services.bus.handlers import Handler, NotApplicable
 from services.bus.inbox_batch import Batch, claimed
-from services.bus.verification import Verifier
+from services.bus.verification import Checked, Verifier
+from services.bus.verification_pool import VerificationPool
 from services.store.database import Database
 from services.store.tables import held, inbox
 
@@ -50,6 +51,7 @@ class Inbox:
     verifier: Verifier
     apply: Handler
     clock: Clock
+    pool: VerificationPool | None = None
 
     async def receive(self, raw: bytes, stream_seq: int | None = None) -> Receipt:
         """Verify and apply (or quarantine, or hold) one envelope, then any held successors."""
@@ -57,11 +59,19 @@ class Inbox:
 
     async def receive_many(self, items: Sequence[Item]) -> list[Receipt]:
         """Settle a batch of envelopes in one transaction; one Receipt per item, in order."""
+        raws, now = [raw for raw, _ in items], self.clock()
+        if self.pool is None:
+            checks = [self.verifier.check(raw, now) for raw in raws]
+        else:
+            checks = await self.pool.check_many(raws, now)
         try:
             async with self.db.transaction() as conn:
                 batch = Batch(conn, self.clock())
-                await batch.load_seen([claimed(raw).event_id for raw, _ in items])
-                receipts = [await self._settle(batch, raw, seq) for raw, seq in items]
+                await batch.load_seen([claimed(raw).event_id for raw in raws])
+                receipts = [
+                    await self._settle(batch, raw, seq, checked)
+                    for (raw, seq), checked in zip(items, checks, strict=True)
+                ]
                 await self._drain_held(batch)
                 await batch.flush()
             return receipts
@@ -71,7 +81,9 @@ class Inbox:
                 return [(await self.receive_many([item]))[0] for item in items]
             return [Receipt(Outcome.DUPLICATE)]
 
-    async def _settle(self, batch: Batch, raw: bytes, stream_seq: int | None) -> Receipt:
+    async def _settle(
+        self, batch: Batch, raw: bytes, stream_seq: int | None, checked: Checked
+    ) -> Receipt:
         event_id = claimed(raw).event_id
         if event_id is not None and event_id in batch.seen:
             first = batch.seen[event_id]
@@ -82,9 +94,7 @@ class Inbox:
             return Receipt(Outcome.QUARANTINED, ReplayedEnvelope.reason)
         sender = claimed(raw).sender
         try:
-            envelope, agreement = self.verifier.authenticate(
-                raw, batch.now, await batch.position(sender)
-            )
+            envelope, agreement = self.verifier.place(checked, await batch.position(sender))
         except SequenceGap as gap:
             await batch.hold(sender, gap.got, raw)
             return Receipt(Outcome.HELD, gap=(gap.expected, gap.got - 1))
@@ -92,7 +102,7 @@ class Inbox:
             await batch.quarantine(raw, stream_seq, err.reason, err.detail)
             return Receipt(Outcome.QUARANTINED, err.reason)
         try:
-            verified = self.verifier.admit(envelope, agreement)
+            verified = self.verifier.admitted(checked, agreement)
             async with batch.conn.begin_nested():
                 await self.apply(batch.conn, verified)
         except (EnvelopeRejected, NotApplicable) as err:
@@ -118,7 +128,7 @@ class Inbox:
                 await batch.conn.execute(
                     delete(held).where(held.c.sender == sender, held.c.seq == position.seq + 1)
                 )
-                await self._settle(batch, raw, None)
+                await self._settle(batch, raw, None, self.verifier.check(raw, batch.now))
 
     async def readmit(self, raw: bytes) -> Receipt:
         """Apply again an authentic envelope that was quarantined after taking its stream place

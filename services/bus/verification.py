@@ -18,6 +18,7 @@ from contracts.errors import (
     ChainBreak,
     ClockSkew,
     DecryptionFailed,
+    EnvelopeRejected,
     KeyExpired,
     KeyNotYetValid,
     KeyRevoked,
@@ -60,6 +61,22 @@ class VerifiedEvent:
 
 
 @dataclass(frozen=True)
+class Checked:
+    """An envelope after every check that does not depend on its stream position.
+
+    `rejected` is its stage-1 refusal (it does not take its stream place); otherwise it is
+    authentic and `event` is its admitted data, or `refused` says why it was not admitted.
+    Pure and picklable, so that a batch can be checked in other processes.
+    """
+
+    envelope: Envelope | None = None
+    agreement: tuple[str, int] | None = None
+    event: EventData | None = None
+    rejected: EnvelopeRejected | None = None
+    refused: EnvelopeRejected | None = None
+
+
+@dataclass(frozen=True)
 class Verifier:
     """Verifies envelopes addressed to jurisdiction `me`."""
 
@@ -96,6 +113,38 @@ class Verifier:
         if position is not None:
             check_position(envelope, position)
         return envelope, agreement
+
+    def check(self, raw: bytes, now: datetime) -> Checked:
+        """Both stages but the stream position, with the outcome as a value, not raised."""
+        try:
+            envelope, agreement = self.authenticate(raw, now)
+        except EnvelopeRejected as rejected:
+            return Checked(rejected=rejected)
+        ref = (agreement.id, agreement.version)
+        try:
+            event = self.admit(envelope, agreement).event
+        except EnvelopeRejected as refused:
+            return Checked(envelope, ref, refused=refused)
+        return Checked(envelope, ref, event)
+
+    def place(self, checked: Checked, position: StreamPosition) -> tuple[Envelope, Agreement]:
+        """Stage 1 for a checked envelope: its refusal, or its place after `position`.
+
+        Gives what `authenticate` gives for the same bytes at the same position.
+        """
+        if checked.rejected is not None:
+            raise checked.rejected
+        assert checked.envelope is not None and checked.agreement is not None
+        check_position(checked.envelope, position)
+        agreement_id, version = checked.agreement
+        return checked.envelope, self.agreements.versions(agreement_id)[version].agreement
+
+    def admitted(self, checked: Checked, agreement: Agreement) -> VerifiedEvent:
+        """Stage 2 for a placed envelope: its verified event, or its refusal."""
+        if checked.refused is not None:
+            raise checked.refused
+        assert checked.envelope is not None and checked.event is not None
+        return VerifiedEvent(envelope=checked.envelope, event=checked.event, agreement=agreement)
 
     def admit(self, envelope: Envelope, agreement: Agreement) -> VerifiedEvent:
         """Stage 2: is its contract known here, does the agreement permit it, is its data valid?

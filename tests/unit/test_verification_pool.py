@@ -1,0 +1,62 @@
+"""Checking a batch in worker processes gives what checking it on the event loop gives."""
+
+from services.bus.envelope import GENESIS
+from services.bus.verification import Checked
+from services.bus.verification_pool import VerificationPool, default_workers
+from tests.support.envelopes import ARRIVAL, Exchange, resign
+
+
+def _outcome(checked: Checked) -> tuple[object, ...]:
+    envelope = checked.envelope
+    return (
+        envelope.wire_bytes() if envelope else None,
+        checked.agreement,
+        checked.event,
+        type(checked.rejected).__name__,
+        str(checked.rejected),
+        type(checked.refused).__name__,
+        str(checked.refused),
+    )
+
+
+def _batch(exchange: Exchange) -> list[bytes]:
+    raws, prev = [], GENESIS
+    for seq in range(1, 7):
+        envelope = exchange.envelope(seq=seq, prev=prev)
+        prev = envelope.chain_hash()
+        raws.append(envelope.wire_bytes())
+    tampered = raws[2].replace(b'"risk":"medium"', b'"risk":"high"')
+    wrong_way = exchange.envelope(reverse=True).wire_bytes()
+    # Authentic, but sealed to a key this node does not hold: refused at admission (stage 2).
+    unopenable = resign(
+        exchange.envelope(seq=9), exchange.dalang.sig, pdkid="guangan-qianfeng/enc/0"
+    )
+    return [*raws, tampered, b"not json", wrong_way, unopenable]
+
+
+async def test_workers_check_a_batch_in_order_exactly_as_the_event_loop_does() -> None:
+    exchange = Exchange()
+    raws = _batch(exchange)
+    verifier = exchange.verifier()
+    pool = VerificationPool(verifier, workers=2, inline_below=1)
+    try:
+        pooled = await pool.check_many(raws, ARRIVAL)
+    finally:
+        pool.close()
+    inline = [verifier.check(raw, ARRIVAL) for raw in raws]
+    assert [_outcome(c) for c in pooled] == [_outcome(c) for c in inline]
+    reasons = [(c.rejected or c.refused).reason for c in pooled if c.rejected or c.refused]
+    assert reasons == ["bad_signature", "malformed", "wrong_recipient", "decryption_failed"]
+    assert pooled[-1].envelope is not None and pooled[-1].rejected is None
+
+
+async def test_small_batches_are_checked_without_starting_workers() -> None:
+    exchange = Exchange()
+    pool = VerificationPool(exchange.verifier(), workers=2, inline_below=32)
+    checked = await pool.check_many([exchange.envelope().wire_bytes()], ARRIVAL)
+    assert checked[0].event is not None
+    assert pool._executor is None
+
+
+def test_the_default_is_no_workers_or_one_per_cpu_never_a_pool_of_one() -> None:
+    assert default_workers() != 1
