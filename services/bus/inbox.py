@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import EnvelopeRejected, ReplayedEnvelope, SequenceGap
 from services.bus.handlers import Handler, NotApplicable
-from services.bus.inbox_batch import Batch, claimed
-from services.bus.verification import Checked, Verifier
+from services.bus.inbox_batch import Batch, Claimed, claimed
+from services.bus.verification import Checked, VerifiedEvent, Verifier
 from services.bus.verification_pool import VerificationPool
 from services.store.database import Database
 from services.store.tables import held, inbox
@@ -65,52 +65,71 @@ class Inbox:
         else:
             checks = await self.pool.check_many(raws, now)
         try:
-            async with self.db.transaction() as conn:
-                batch = Batch(conn, self.clock())
-                await batch.load_seen([claimed(raw).event_id for raw in raws])
-                receipts = [
-                    await self._settle(batch, raw, seq, checked)
-                    for (raw, seq), checked in zip(items, checks, strict=True)
-                ]
-                await self._drain_held(batch)
-                await batch.flush()
-            return receipts
+            try:
+                return await self._settle_all(items, checks, isolated=False)
+            except _Refused:
+                # A handler refused its event: settle the batch again, each handler in its own
+                # savepoint, so that only the refused event's effects are left out.
+                return await self._settle_all(items, checks, isolated=True)
         except IntegrityError:
             if len(items) > 1:
                 # Someone else settled one of them meanwhile: settle them one at a time.
                 return [(await self.receive_many([item]))[0] for item in items]
             return [Receipt(Outcome.DUPLICATE)]
 
+    async def _settle_all(
+        self, items: Sequence[Item], checks: list[Checked], isolated: bool
+    ) -> list[Receipt]:
+        async with self.db.transaction() as conn:
+            batch = Batch(conn, self.clock(), isolated)
+            claims = [_claims(raw, c) for (raw, _), c in zip(items, checks, strict=True)]
+            await batch.load_seen([who.event_id for who in claims])
+            receipts = [
+                await self._settle(batch, raw, seq, checked)
+                for (raw, seq), checked in zip(items, checks, strict=True)
+            ]
+            await self._drain_held(batch)
+            await batch.flush()
+        return receipts
+
     async def _settle(
         self, batch: Batch, raw: bytes, stream_seq: int | None, checked: Checked
     ) -> Receipt:
-        event_id = claimed(raw).event_id
-        if event_id is not None and event_id in batch.seen:
-            first = batch.seen[event_id]
+        who = _claims(raw, checked)
+        if who.event_id is not None and who.event_id in batch.seen:
+            first = batch.seen[who.event_id]
             if stream_seq is None or first is None or first == stream_seq:
                 return Receipt(Outcome.DUPLICATE)
-            detail = f"event {event_id} was already received at stream seq {first}"
+            detail = f"event {who.event_id} was already received at stream seq {first}"
             await batch.quarantine(raw, stream_seq, ReplayedEnvelope.reason, detail)
             return Receipt(Outcome.QUARANTINED, ReplayedEnvelope.reason)
-        sender = claimed(raw).sender
         try:
-            envelope, agreement = self.verifier.place(checked, await batch.position(sender))
+            envelope, agreement = self.verifier.place(checked, await batch.position(who.sender))
         except SequenceGap as gap:
-            await batch.hold(sender, gap.got, raw)
+            await batch.hold(who.sender, gap.got, raw)
             return Receipt(Outcome.HELD, gap=(gap.expected, gap.got - 1))
         except EnvelopeRejected as err:
             await batch.quarantine(raw, stream_seq, err.reason, err.detail)
             return Receipt(Outcome.QUARANTINED, err.reason)
         try:
-            verified = self.verifier.admitted(checked, agreement)
-            async with batch.conn.begin_nested():
-                await self.apply(batch.conn, verified)
+            await self._apply(batch, self.verifier.admitted(checked, agreement))
         except (EnvelopeRejected, NotApplicable) as err:
             batch.record(envelope, raw, stream_seq, status="quarantined")
             await batch.quarantine(raw, stream_seq, err.reason, str(err))
             return Receipt(Outcome.QUARANTINED, err.reason)
         batch.record(envelope, raw, stream_seq, status="applied")
         return Receipt(Outcome.APPLIED)
+
+    async def _apply(self, batch: Batch, verified: VerifiedEvent) -> None:
+        """Apply in a savepoint when isolated; else a refusal abandons the whole batch."""
+        if batch.isolated:
+            async with batch.conn.begin_nested():
+                await self.apply(batch.conn, verified)
+            return
+        try:
+            await self.apply(batch.conn, verified)
+        except (EnvelopeRejected, NotApplicable) as refused:
+            raise _Refused from refused
 
     async def _drain_held(self, batch: Batch) -> None:
         """Settle held envelopes that the batch has made next in their streams."""
@@ -150,6 +169,17 @@ class Inbox:
                 update(inbox).where(inbox.c.event_id == envelope.id).values(status="applied")
             )
         return Receipt(Outcome.APPLIED)
+
+
+class _Refused(Exception):
+    """A handler refused its event in a batch applied without a savepoint per event."""
+
+
+def _claims(raw: bytes, checked: Checked) -> Claimed:
+    """The id and sender to look rows up by: the authentic ones once checked, else as claimed."""
+    if checked.envelope is not None:
+        return Claimed(checked.envelope.id, checked.envelope.source)
+    return claimed(raw)
 
 
 class NotReadmissible(Exception):

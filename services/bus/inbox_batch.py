@@ -50,9 +50,10 @@ class _Stream:
 class Batch:
     """Positions are read once (locked) and written once; inbox rows are inserted together."""
 
-    def __init__(self, conn: AsyncConnection, now: datetime) -> None:
+    def __init__(self, conn: AsyncConnection, now: datetime, isolated: bool = True) -> None:
         self.conn = conn
         self.now = now
+        self.isolated = isolated  # each handler in its own savepoint
         self.seen: dict[str, int | None] = {}
         self._streams: dict[str, _Stream] = {}
         self._rows: list[dict[str, Any]] = []

@@ -59,9 +59,11 @@ class VerificationPool:
         return [checked for run in results for checked in run]
 
     def start(self) -> None:
-        """Start the workers now rather than on the first large batch."""
+        """Start the workers now, in the background, rather than on the first large batch."""
         if self.workers >= 1:
-            self._started()
+            executor = self._started()
+            for _ in range(self.workers):
+                executor.submit(_check_run, [], None)
 
     def close(self) -> None:
         """Stop the workers (a batch being checked is finished first)."""
@@ -93,6 +95,6 @@ def _start_worker(portable: tuple[Verifier, dict[str, bytes]]) -> None:
     _worker_verifier[:] = [replace(verifier, encryption_keys=own)]
 
 
-def _check_run(raws: list[bytes], now: datetime) -> list[Checked]:
+def _check_run(raws: list[bytes], now: datetime | None) -> list[Checked]:
     [verifier] = _worker_verifier
-    return [verifier.check(raw, now) for raw in raws]
+    return [verifier.check(raw, now) for raw in raws] if now is not None else []

@@ -1,4 +1,4 @@
-"""The inbox settling batches checked in worker processes, on real databases."""
+"""The inbox settling batches: checked in worker processes, applied without a savepoint each."""
 
 from sqlalchemy import select
 
@@ -43,3 +43,22 @@ async def test_a_pooled_batch_applies_quarantines_and_holds_as_one_by_one_would(
         assert (await conn.execute(select(inbound_streams.c.applied_seq))).scalar_one() == 40
         reasons = (await conn.execute(select(quarantine.c.reason))).scalars().all()
     assert sorted(reasons) == ["bad_signature", "replayed"]
+
+
+async def test_a_handler_refusing_one_event_of_a_batch_leaves_out_only_its_effects(pair):
+    sender, receiver = pair
+    wires = [await _send(sender, n) for n in range(1, 6)]
+    inbox = _inbox(receiver, fail_on={"DL-00003"})
+    receipts = await inbox.receive_many([(w, n) for n, w in enumerate(wires, start=1)])
+    assert [(r.outcome, r.reason) for r in receipts] == [
+        (Outcome.APPLIED, None),
+        (Outcome.APPLIED, None),
+        (Outcome.QUARANTINED, "not_applicable"),
+        (Outcome.APPLIED, None),
+        (Outcome.APPLIED, None),
+    ]
+    assert await _count(receiver, effects) == 4
+    async with receiver.transaction() as conn:
+        assert (await conn.execute(select(inbound_streams.c.applied_seq))).scalar_one() == 5
+        reasons = (await conn.execute(select(quarantine.c.reason))).scalars().all()
+    assert reasons == ["not_applicable"]
