@@ -95,8 +95,6 @@ class NodeRuntime:
             s.gap_repair_after_s,
         )
         receiver = Receiver(consumer, inbox, gaps)
-        if inbox.pool is not None:
-            inbox.pool.start()  # workers import while the node starts, not on a first backlog
         self.tasks = [
             asyncio.create_task(supervised("relay", relay.run), name="relay"),
             asyncio.create_task(supervised("receiver", receiver.run), name="receiver"),

@@ -7,17 +7,20 @@ streams one by one, on the event loop, exactly as if it had checked them itself.
 """
 
 import asyncio
+import logging
 import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from services.bus.verification import Checked, Verifier
+
+log = logging.getLogger(__name__)
 
 INLINE_BELOW = 32
 """Smaller batches are checked on the event loop: a round trip to the workers costs more."""
@@ -38,32 +41,39 @@ def default_workers() -> int:
 
 @dataclass
 class VerificationPool:
-    """Checks batches with `verifier` in `workers` processes, started on first need."""
+    """Checks batches with `verifier` in `workers` processes.
+
+    The workers are started by the first batch large enough to need them, and take batches
+    once they are up; until then (and for good, should they fail to start) batches are checked
+    on the event loop, so starting them never holds a batch up.
+    """
 
     verifier: Verifier
     workers: int
     inline_below: int = INLINE_BELOW
     _executor: ProcessPoolExecutor | None = None
+    _warming: list[Future[list[Checked]]] = field(default_factory=list)
 
     async def check_many(self, raws: Sequence[bytes], now: datetime) -> list[Checked]:
         """Verifier.check of each of `raws`, in order."""
-        if self.workers < 1 or len(raws) < self.inline_below:
+        if self.workers < 1 or len(raws) < self.inline_below or not self._ready():
             return [self.verifier.check(raw, now) for raw in raws]
-        executor = self._started()
+        assert self._executor is not None
         size = -(-len(raws) // self.workers)
         runs = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
         loop = asyncio.get_running_loop()
         results = await asyncio.gather(
-            *(loop.run_in_executor(executor, _check_run, run, now) for run in runs)
+            *(loop.run_in_executor(self._executor, _check_run, run, now) for run in runs)
         )
         return [checked for run in results for checked in run]
 
-    def start(self) -> None:
-        """Start the workers now, in the background, rather than on the first large batch."""
-        if self.workers >= 1:
-            executor = self._started()
-            for _ in range(self.workers):
-                executor.submit(_check_run, [], None)
+    async def ready(self) -> bool:
+        """Start the workers if need be and wait until they are up; False if they cannot be."""
+        self._ready()
+        await asyncio.gather(
+            *(asyncio.wrap_future(f) for f in self._warming), return_exceptions=True
+        )
+        return self._ready()
 
     def close(self) -> None:
         """Stop the workers (a batch being checked is finished first)."""
@@ -71,7 +81,9 @@ class VerificationPool:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
-    def _started(self) -> ProcessPoolExecutor:
+    def _ready(self) -> bool:
+        if self.workers < 1:
+            return False
         if self._executor is None:
             # spawn, not fork: the node has threads (the store's) that a fork would copy mid-step
             self._executor = ProcessPoolExecutor(
@@ -80,7 +92,18 @@ class VerificationPool:
                 initializer=_start_worker,
                 initargs=(_portable(self.verifier),),
             )
-        return self._executor
+            self._warming = [
+                self._executor.submit(_check_run, [], None) for _ in range(self.workers)
+            ]
+        if not all(f.done() for f in self._warming):
+            return False
+        failed = next((f.exception() for f in self._warming if f.exception()), None)
+        if failed is not None:
+            log.error("verification workers did not start, checking on the event loop: %s", failed)
+            self.close()
+            self.workers = 0
+            return False
+        return True
 
 
 def _portable(verifier: Verifier) -> tuple[Verifier, dict[str, bytes]]:

@@ -24,6 +24,7 @@ async def test_a_pooled_batch_applies_quarantines_and_holds_as_one_by_one_would(
     batch += [(w, n) for n, w in enumerate(wires[10:], start=12)]
     inbox = _pooled(_inbox(receiver))
     try:
+        assert inbox.pool is not None and await inbox.pool.ready()
         receipts = await inbox.receive_many(batch)
         outcomes = [(r.outcome, r.reason) for r in receipts]
         assert outcomes[:9] == [(Outcome.APPLIED, None)] * 9

@@ -40,6 +40,7 @@ async def test_workers_check_a_batch_in_order_exactly_as_the_event_loop_does() -
     verifier = exchange.verifier()
     pool = VerificationPool(verifier, workers=2, inline_below=1)
     try:
+        assert await pool.ready()
         pooled = await pool.check_many(raws, ARRIVAL)
     finally:
         pool.close()
@@ -56,6 +57,17 @@ async def test_small_batches_are_checked_without_starting_workers() -> None:
     checked = await pool.check_many([exchange.envelope().wire_bytes()], ARRIVAL)
     assert checked[0].event is not None
     assert pool._executor is None
+
+
+async def test_batches_are_checked_on_the_event_loop_until_the_workers_are_up() -> None:
+    exchange = Exchange()
+    pool = VerificationPool(exchange.verifier(), workers=2, inline_below=1)
+    try:
+        [first] = await pool.check_many([exchange.envelope().wire_bytes()], ARRIVAL)
+        assert first.event is not None and pool._executor is not None
+        assert await pool.ready()
+    finally:
+        pool.close()
 
 
 def test_the_default_is_no_workers_or_one_per_cpu_never_a_pool_of_one() -> None:
