@@ -28,9 +28,9 @@ DEPLOY_NATS = Path(__file__).resolve().parents[1] / "deploy" / "nats"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
-def _stop_with_parent() -> None:
-    """In the child, before exec: the kernel sends the server SIGTERM when the process that
-    started it dies, even by SIGKILL, so a killed node leaves no server behind."""
+def stop_with_parent() -> None:
+    """In a child process: the kernel sends it SIGTERM when the process that started it dies,
+    even by SIGKILL, so a killed node leaves no server (or worker) behind. Linux only."""
     pr_set_pdeathsig = 1
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
@@ -146,7 +146,7 @@ class EmbeddedNats:
                 stderr=log,
                 stdin=subprocess.DEVNULL,
                 process_group=0 if self.own_process_group else None,
-                preexec_fn=_stop_with_parent if sys.platform == "linux" else None,
+                preexec_fn=stop_with_parent if sys.platform == "linux" else None,
             )
         await self._wait_ready(timeout)
 

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import sys
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from services.bus.verification import Checked, Verifier
+from services.embedded_nats import stop_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,7 @@ class VerificationPool:
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(_portable(self.verifier),),
+                initargs=(_portable(self.verifier), os.getpid()),
             )
             self._warming = [
                 self._executor.submit(_check_run, [], None) for _ in range(self.workers)
@@ -112,7 +114,11 @@ def _portable(verifier: Verifier) -> tuple[Verifier, dict[str, bytes]]:
     return replace(verifier, encryption_keys={}), keys
 
 
-def _start_worker(portable: tuple[Verifier, dict[str, bytes]]) -> None:
+def _start_worker(portable: tuple[Verifier, dict[str, bytes]], node_pid: int) -> None:
+    if sys.platform == "linux":
+        stop_with_parent()  # a worker's queues do not tell it that a killed node is gone
+    if os.getppid() != node_pid:  # the node died before that took effect
+        os._exit(0)
     verifier, keys = portable
     own = {kid: X25519PrivateKey.from_private_bytes(raw) for kid, raw in keys.items()}
     _worker_verifier[:] = [replace(verifier, encryption_keys=own)]
