@@ -35,10 +35,12 @@ _RAW_PRIVATE = (
 _worker_verifier: list[Verifier] = []  # set once in each worker process by _start_worker
 
 
-def default_workers() -> int:
-    """One worker per CPU the node may use; none (check inline) on a single CPU."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return cpus if cpus and cpus > 1 else 0
+def default_workers(cpus: int | None = None) -> int:
+    """One worker per CPU but one (the node's loop, its store and NATS need that one); none
+    below 3 CPUs, where workers only take turns with the loop and checking inline is faster."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cpus - 1 if cpus and cpus >= 3 else 0
 
 
 @dataclass

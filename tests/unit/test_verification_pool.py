@@ -70,5 +70,5 @@ async def test_batches_are_checked_on_the_event_loop_until_the_workers_are_up() 
         pool.close()
 
 
-def test_the_default_is_no_workers_or_one_per_cpu_never_a_pool_of_one() -> None:
-    assert default_workers() != 1
+def test_workers_default_to_one_per_cpu_but_one_and_none_below_three_cpus() -> None:
+    assert [default_workers(cpus) for cpus in (1, 2, 3, 8)] == [0, 0, 2, 7]
