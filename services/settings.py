@@ -47,8 +47,10 @@ class NodeSettings(BaseSettings):
     max_clock_skew_s: float = 300.0
     max_envelope_bytes: int = 512 * 1024
     relay_batch: int = 256
-    verify_workers: int | None = (
-        None  # processes checking fetched batches; None: CPUs - 1 (0 below 3)
+    verify_workers: int | None = Field(
+        default=None,
+        ge=0,
+        description="processes checking fetched batches; default CPUs - 1, 0 below 3",
     )
     receipt_every: int = 100
     receipt_interval_s: float = 1.0
