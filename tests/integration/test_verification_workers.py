@@ -1,11 +1,12 @@
 """Verification worker processes live and die with the node that started them."""
 
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from tests.support.processes import alive
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = """
@@ -23,14 +24,6 @@ asyncio.run(main())
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def test_a_killed_node_leaves_no_verification_worker_behind() -> None:
     node = subprocess.Popen(
         [sys.executable, "-c", NODE], cwd=ROOT, stdout=subprocess.PIPE, text=True
@@ -38,11 +31,11 @@ def test_a_killed_node_leaves_no_verification_worker_behind() -> None:
     try:
         assert node.stdout is not None
         workers = [int(pid) for pid in node.stdout.readline().split()]
-        assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+        assert len(workers) == 2 and all(alive(pid) for pid in workers)
     finally:
         node.send_signal(signal.SIGKILL)
         node.wait()
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not any(_alive(pid) for pid in workers)
+    assert not any(alive(pid) for pid in workers)
