@@ -35,6 +35,7 @@ ALL_CONTRACTS: tuple[type[EventData], ...] = (
     registry.RegistryMaterialsSuppliedV1,
     registry.RegistryCompletedV1,
     registry.RegistryRejectedV1,
+    registry.RegistryMaterialUploadedV1,
     bus.CumulativeReceiptV1,
     reports.ReportProposedV1,
     reports.ReportCosignedV1,

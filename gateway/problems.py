@@ -23,6 +23,7 @@ from services.disputes.model import UnknownDispute
 from services.handling import OnwardDisseminationRefused
 from services.mediation.model import UnknownMediation
 from services.registry.model import UnknownRequest
+from services.registry.uploads import MaterialRefused, MaterialTooLarge
 from services.reports.model import UnknownReport
 from services.reports.period import UnknownPeriod
 
@@ -67,6 +68,8 @@ PROBLEMS: dict[type[Exception], Kind] = {
     NotApplicable: Kind(409, "Step not allowed in the case's state"),
     NotCanonicalisable: Kind(422, "Not representable in signed JSON", "not_canonicalisable"),
     UnknownPeriod: Kind(422, "Not a half year", "unknown_period"),
+    MaterialRefused: Kind(422, "Not a material file the request declares"),
+    MaterialTooLarge: Kind(413, "Material file too large"),
 }
 """Domain error type -> status and title. A flow's refusals subclass NotApplicable (409); a flow
 adds its own "unknown case" error here (404) beside the registry's."""

@@ -206,6 +206,17 @@ EXAMPLES: dict[type[EventData], dict[str, Any]] = {
         "reason": "The applicant's household registration is not in Qianfeng.",
         "rejected_on": "2026-03-04",
     },
+    registry.RegistryMaterialUploadedV1: {
+        "request_id": "DLH-2026-0042",
+        "material": "photo_receipt",
+        "file_name": "photo-receipt.pdf",
+        "media_type": "application/pdf",
+        "size_bytes": 21,
+        "sha256": "4ca22b0e4f2918b3597a1d01df903fa0f91c84c64e2046538e0bed84af175d4b",
+        "chunk_index": 0,
+        "chunk_count": 1,
+        "chunk": "c2NhbiBvZiBwaG90b19yZWNlaXB0",
+    },
     bus.CumulativeReceiptV1: {
         "sender": DALANG,
         "recipient": QIANFENG,

@@ -1,14 +1,14 @@
 """Household-registry window proxy requests (户籍窗口代办).
 
 The requesting window collects the application and the materials, the home registry performs the
-service, and the result comes back. Material files travel separately from the events, which
-carry each file's name, SHA-256 and size.
+service, and the result comes back. The request events carry each material file's name, SHA-256
+and size; the bytes follow in `registry.material_uploaded` chunks, sealed to the home registry.
 """
 
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from contracts.events.base import EventData
 from contracts.events.common import (
@@ -19,6 +19,7 @@ from contracts.events.common import (
     Part,
     Person,
     ServiceCode,
+    Sha256Hex,
     Text,
 )
 
@@ -127,3 +128,48 @@ class RegistryRejectedV1(EventData):
     request_id: CaseId
     reason: Text
     rejected_on: Day
+
+
+MATERIAL_CHUNK_BYTES = 256 * 1024
+"""Plain bytes per chunk: sealed and base64-encoded twice, a chunk event stays near 470 KB,
+well under NATS's 1 MB max_payload (headers included)."""
+MATERIAL_MAX_BYTES = 10 * 1024 * 1024
+"""The largest material file a window uploads (a scan of a document, not a video)."""
+MATERIAL_MAX_CHUNKS = MATERIAL_MAX_BYTES // MATERIAL_CHUNK_BYTES
+_CHUNK_BASE64 = 4 * ((MATERIAL_CHUNK_BYTES + 2) // 3)
+
+
+class RegistryMaterialUploadedV1(EventData):
+    """One chunk of a material file's bytes, from the requesting window to the home registry.
+
+    `chunk` is the chunk's bytes in base64; the agreement lists it as personal data, so it
+    travels sealed to the home registry's key with the event id in the associated data.
+    """
+
+    event_type: ClassVar[str] = "registry.material_uploaded"
+    version: ClassVar[tuple[int, int]] = (1, 0)
+
+    request_id: CaseId
+    material: MaterialName
+    file_name: str = Field(
+        min_length=1, max_length=200, description="the file's name at the window"
+    )
+    media_type: str = Field(
+        pattern=r"^[a-z]+/[A-Za-z0-9.+-]+$", max_length=100, description="e.g. application/pdf"
+    )
+    size_bytes: int = Field(ge=1, le=MATERIAL_MAX_BYTES, description="of the whole plain file")
+    sha256: Sha256Hex = Field(description="of the whole plain file, as declared with the request")
+    chunk_index: int = Field(ge=0, lt=MATERIAL_MAX_CHUNKS)
+    chunk_count: int = Field(ge=1, le=MATERIAL_MAX_CHUNKS)
+    chunk: str = Field(
+        min_length=4,
+        max_length=_CHUNK_BASE64,
+        pattern=r"^[A-Za-z0-9+/]+={0,2}$",
+        description=f"base64 of at most {MATERIAL_CHUNK_BYTES} bytes of the file",
+    )
+
+    @model_validator(mode="after")
+    def _chunk_in_file(self) -> Self:
+        if self.chunk_index >= self.chunk_count:
+            raise ValueError(f"chunk {self.chunk_index} of a file of {self.chunk_count} chunks")
+        return self

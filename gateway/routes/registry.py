@@ -7,9 +7,11 @@ data is written to the access log; who sees it in full is gateway/masking.py's r
 
 from datetime import date
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
+from contracts.events.registry import MATERIAL_MAX_BYTES
 from gateway.deps import Action, ApiDep, Offset, RegistryClerk, RegistryReader
 from gateway.masking import disclosed, registry_disclosure
 from gateway.problems import PROBLEM_RESPONSES, CaseNotFound, problem_response
@@ -17,6 +19,7 @@ from gateway.routes.registry_models import (
     Acceptance,
     Completion,
     Filing,
+    MaterialSent,
     MaterialsSupply,
     MaterialsWanted,
     OverdueItem,
@@ -29,13 +32,22 @@ from gateway.routes.registry_models import (
 )
 from services.registry import commands as c
 from services.registry import queries
+from services.registry.material_upload import UploadMaterial, upload_material
 from services.registry.model import State, registry_day
-from services.users.access_log import CaseRef, Disclosure, read_case
+from services.registry.uploads import MaterialFileView, MaterialTooLarge, material_file
+from services.users.access_log import CaseRef, Disclosed, Disclosure, read_case
 
 STEP_RESPONSES = PROBLEM_RESPONSES | {
     404: problem_response("no request of that id is on file"),
     409: problem_response("the request's state or this node's side refuses it"),
 }
+FILE_RESPONSES = STEP_RESPONSES | {
+    413: problem_response(f"the file has more than {MATERIAL_MAX_BYTES} bytes"),
+    422: problem_response("the request declares no file of that material with this SHA-256"),
+}
+MaterialCode = Annotated[
+    str, Path(min_length=1, max_length=200, description="the catalogue's material code")
+]
 router = APIRouter(prefix="/registry", tags=["registry"], responses=STEP_RESPONSES)
 
 
@@ -130,6 +142,80 @@ async def reject(request_id: RequestId, body: Rejection, _: RegistryClerk, api: 
     """The home registry cannot perform the service, and says why."""
     cmd = c.RejectRequest(request_id=request_id, reason=body.reason)
     return Step.model_validate(await c.reject_request(api.node, cmd))
+
+
+@router.put("/requests/{request_id}/materials/{material}/file", responses=FILE_RESPONSES)
+async def upload_file(
+    request_id: RequestId,
+    material: MaterialCode,
+    _: RegistryClerk,
+    api: ApiDep,
+    request: Request,
+    file_name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+) -> MaterialSent:
+    """The window sends a material's bytes (the raw body, its Content-Type) to the home
+    registry, sealed, in chunks; their SHA-256 must be the one the request declared."""
+    content = await _body_within(request, MATERIAL_MAX_BYTES)
+    media_type = request.headers.get("content-type") or "application/octet-stream"
+    cmd = UploadMaterial(
+        request_id=request_id,
+        material=material,
+        file_name=file_name or material,
+        media_type=media_type.split(";")[0].strip().lower(),
+        content=content,
+    )
+    return MaterialSent.model_validate(await upload_material(api.node, cmd))
+
+
+@router.get(
+    "/requests/{request_id}/materials/{material}/file",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "the file"}},
+)
+async def download_file(
+    request_id: RequestId,
+    material: MaterialCode,
+    reader: RegistryReader,
+    api: ApiDep,
+    action: Action,
+) -> Response:
+    """The material file as received whole and checked; for the roles that read the applicant
+    in full, and written to the access log."""
+    node = api.node
+
+    def disclosure(view: MaterialFileView) -> Disclosure:
+        return registry_disclosure(reader.role, node.jurisdiction, view.originator, view.home)
+
+    def shown(view: MaterialFileView) -> Disclosed:
+        full = disclosure(view) is Disclosure.FULL
+        return Disclosed((f"materials.{material}.file",) if full else (), disclosure(view))
+
+    view = await read_case(
+        node.db,
+        reader,
+        CaseRef("registry", request_id),
+        action,
+        lambda conn: material_file(conn, request_id, material),
+        shown,
+        node.clock(),
+    )
+    if view is None:
+        raise CaseNotFound(f"no file of {material} for registry request {request_id} is here")
+    if disclosure(view) is not Disclosure.FULL:
+        raise HTTPException(403, f"the role {reader.role} may not read material files")
+    disposition = f"attachment; filename*=UTF-8''{quote(view.file_name)}"
+    headers = {"Content-Disposition": disposition, "X-Content-SHA256": view.sha256}
+    return Response(view.content, media_type=view.media_type, headers=headers)
+
+
+async def _body_within(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > limit:
+            raise MaterialTooLarge(f"the file has more than {limit} bytes")
+    return bytes(body)
 
 
 @router.get("/overdue")

@@ -93,6 +93,16 @@ class Step(_Out):
     state: State
 
 
+class MaterialSent(_Out):
+    """A material file put in the outbox for the home registry, one event per chunk."""
+
+    request_id: str
+    material: str
+    sha256: str
+    size_bytes: int
+    event_ids: list[str] = Field(description="the chunk events, in order")
+
+
 class RequestSummary(_Out):
     request_id: str
     originator: str = Field(description="the requesting window's jurisdiction")

@@ -5,11 +5,9 @@ construction. A step the request cannot take raises a RegistryRefusal: the inbox
 """
 
 from datetime import date
-from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.events.base import EventData
 from contracts.events.registry import (
     RegistryAcceptedV1,
     RegistryCompletedV1,
@@ -26,6 +24,7 @@ from services.registry.catalogue import registry_service
 from services.registry.model import (
     ACCEPTED,
     COMPLETED,
+    MATERIAL_UPLOADED,
     MATERIALS_REQUESTED,
     MATERIALS_SUPPLIED,
     REJECTED,
@@ -41,18 +40,11 @@ from services.registry.model import (
     check_sender,
     check_service,
     next_state,
+    read_as,
     registry_day,
 )
 from services.registry.records import RequestRecord
-
-E = TypeVar("E", bound=EventData)
-
-
-def _as(model: type[E], event: EventData) -> E:
-    """The event read as the major-1 model (a higher minor only adds fields)."""
-    if isinstance(event, model):
-        return event
-    return model.model_validate(event.model_dump(mode="json"))
+from services.registry.uploads import on_material_uploaded
 
 
 async def _step(
@@ -79,7 +71,7 @@ async def _note(
 
 async def on_proxy_requested(conn: AsyncConnection, verified: VerifiedEvent) -> None:
     """A window filed a request for the applicant's home registry."""
-    event, envelope = _as(RegistryProxyRequestedV1, verified.event), verified.envelope
+    event, envelope = read_as(RegistryProxyRequestedV1, verified.event), verified.envelope
     existing = await records.load(conn, event.request_id)
     state = next_state(event.request_id, existing.state if existing else None, envelope.type)
     home = event.applicant.home_jurisdiction
@@ -100,7 +92,7 @@ async def on_proxy_requested(conn: AsyncConnection, verified: VerifiedEvent) -> 
 
 async def on_accepted(conn: AsyncConnection, verified: VerifiedEvent) -> None:
     """The home registry accepted the request, due by `due_on`."""
-    event, envelope = _as(RegistryAcceptedV1, verified.event), verified.envelope
+    event, envelope = read_as(RegistryAcceptedV1, verified.event), verified.envelope
     record, state = await _step(conn, verified, event.request_id)
     accepted_on, due_on = registry_day(envelope.sent_at), date.fromisoformat(event.due_on)
     check_due(accepted_on, due_on, record.time_limit_days)
@@ -118,7 +110,7 @@ async def on_accepted(conn: AsyncConnection, verified: VerifiedEvent) -> None:
 
 async def on_materials_requested(conn: AsyncConnection, verified: VerifiedEvent) -> None:
     """The home registry asks for more materials."""
-    event, envelope = _as(RegistryMaterialsRequestedV1, verified.event), verified.envelope
+    event, envelope = read_as(RegistryMaterialsRequestedV1, verified.event), verified.envelope
     record, state = await _step(conn, verified, event.request_id)
     due_on = date.fromisoformat(event.due_on) if event.due_on else None
     owed = [(name, due_on) for name in dict.fromkeys(event.materials)]
@@ -130,7 +122,7 @@ async def on_materials_requested(conn: AsyncConnection, verified: VerifiedEvent)
 
 async def on_materials_supplied(conn: AsyncConnection, verified: VerifiedEvent) -> None:
     """The window sends materials asked for or promised."""
-    event, envelope = _as(RegistryMaterialsSuppliedV1, verified.event), verified.envelope
+    event, envelope = read_as(RegistryMaterialsSuppliedV1, verified.event), verified.envelope
     record, state = await _step(conn, verified, event.request_id)
     names = [f.name for f in event.materials]
     seen = await records.home_seen(conn, envelope, record.home)
@@ -145,7 +137,7 @@ async def on_materials_supplied(conn: AsyncConnection, verified: VerifiedEvent) 
 
 async def on_completed(conn: AsyncConnection, verified: VerifiedEvent) -> None:
     """The home registry performed the service; the document comes back."""
-    event, envelope = _as(RegistryCompletedV1, verified.event), verified.envelope
+    event, envelope = read_as(RegistryCompletedV1, verified.event), verified.envelope
     record, state = await _step(conn, verified, event.request_id)
     check_nothing_owed(await records.owed_names(conn, event.request_id))
     await records.advance(
@@ -163,7 +155,7 @@ async def on_completed(conn: AsyncConnection, verified: VerifiedEvent) -> None:
 
 async def on_rejected(conn: AsyncConnection, verified: VerifiedEvent) -> None:
     """The home registry cannot perform the service."""
-    event, envelope = _as(RegistryRejectedV1, verified.event), verified.envelope
+    event, envelope = read_as(RegistryRejectedV1, verified.event), verified.envelope
     record, state = await _step(conn, verified, event.request_id)
     await records.advance(
         conn,
@@ -181,6 +173,7 @@ HANDLERS: dict[str, Handler] = {
     ACCEPTED: on_accepted,
     MATERIALS_REQUESTED: on_materials_requested,
     MATERIALS_SUPPLIED: on_materials_supplied,
+    MATERIAL_UPLOADED: on_material_uploaded,
     COMPLETED: on_completed,
     REJECTED: on_rejected,
 }

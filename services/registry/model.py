@@ -7,7 +7,9 @@ registry (the applicant's 户籍地) accepts, asks for materials, completes or r
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
+from typing import TypeVar
 
+from contracts.events.base import EventData
 from contracts.events.common import ProxyStatus
 from contracts.events.registry import (
     PromisedMaterial,
@@ -15,11 +17,14 @@ from contracts.events.registry import (
     RegistryCompletedV1,
     RegistryMaterialsRequestedV1,
     RegistryMaterialsSuppliedV1,
+    RegistryMaterialUploadedV1,
     RegistryProxyRequestedV1,
     RegistryRejectedV1,
 )
 from contracts.events.service_catalogue import RegistryService
 from services.bus.handlers import NotApplicable
+
+E = TypeVar("E", bound=EventData)
 
 State = ProxyStatus
 """The contract's vocabulary, so that the semiannual report counts the same states."""
@@ -30,6 +35,7 @@ MATERIALS_REQUESTED = RegistryMaterialsRequestedV1.event_type
 MATERIALS_SUPPLIED = RegistryMaterialsSuppliedV1.event_type
 COMPLETED = RegistryCompletedV1.event_type
 REJECTED = RegistryRejectedV1.event_type
+MATERIAL_UPLOADED = RegistryMaterialUploadedV1.event_type
 
 TRANSITIONS: dict[tuple[State | None, str], State] = {
     (None, REQUESTED): State.REQUESTED,
@@ -69,6 +75,7 @@ class Side(StrEnum):
 SENT_BY: dict[str, Side] = {
     REQUESTED: Side.REQUESTER,
     MATERIALS_SUPPLIED: Side.REQUESTER,
+    MATERIAL_UPLOADED: Side.REQUESTER,
     ACCEPTED: Side.HOME,
     MATERIALS_REQUESTED: Side.HOME,
     COMPLETED: Side.HOME,
@@ -143,6 +150,13 @@ class DueBeyondTimeLimit(RegistryRefusal):
     """An accepted request is due later than the service's time limit allows, or in the past."""
 
     reason = "registry_due_beyond_limit"
+
+
+def read_as(model: type[E], event: EventData) -> E:
+    """The event read as the major-1 model (a higher minor only adds fields)."""
+    if isinstance(event, model):
+        return event
+    return model.model_validate(event.model_dump(mode="json"))
 
 
 def next_state(

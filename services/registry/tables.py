@@ -1,6 +1,17 @@
-"""The registry flow's tables (migration 0004 creates them; this is their shape)."""
+"""The registry flow's tables (migrations 0004 and 0008 create them; this is their shape)."""
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
 
 from services.store.tables import metadata
 
@@ -83,3 +94,29 @@ registry_timeline = Table(
     Column("summary", String(200), nullable=False),
 )
 Index("registry_timeline_request", registry_timeline.c.request_id, registry_timeline.c.time)
+
+registry_material_chunks = Table(
+    "registry_material_chunks",
+    metadata,
+    Column("request_id", String(80), primary_key=True),
+    Column("sha256", String(64), primary_key=True),  # of the whole plain file
+    Column("chunk_index", Integer, primary_key=True),
+    Column("chunk_count", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),  # the chunk's plain bytes
+    Column("event_id", String(36), nullable=False),
+)
+
+registry_material_uploads = Table(
+    "registry_material_uploads",
+    metadata,
+    # A row only once every chunk is in and the bytes hash to `sha256`: the file is served.
+    Column("request_id", String(80), primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+    Column("material", String(200), nullable=False),
+    Column("file_name", String(200), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("chunk_count", Integer, nullable=False),
+    Column("event_id", String(36), nullable=False),  # the last chunk's
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)

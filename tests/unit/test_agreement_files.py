@@ -30,6 +30,7 @@ EVENT_TYPES = [
     "registry.accepted",
     "registry.materials_requested",
     "registry.materials_supplied",
+    "registry.material_uploaded",
     "registry.completed",
     "registry.rejected",
     "bus.receipt",
@@ -77,6 +78,7 @@ def test_dalang_qianfeng_carries_every_event_type_both_ways_with_its_handling_co
         "applicant.phone",
         "applicant.address",
     ]
+    assert a.personal_fields("registry.material_uploaded") == ["chunk"]
 
 
 def test_three_party_agreement_sends_registry_requests_only_to_the_home_registry():
@@ -117,10 +119,10 @@ def test_shipped_directory_is_a_book_with_one_version_in_force_per_agreement():
     [
         (
             "dalang-qianfeng",
-            11086,
-            "d874980d0873ba282ee8dc168844bb72a957cdabb7f9775c3eb0612ddc5bc5b0",
+            11324,
+            "e9b2c02d08a08a3a238a16b385f43cea9e0518eea12efff9a0a13bd583802775",
         ),
-        ("qianfeng-prd", 8916, "6cdf67ef02e26d4beb7efa2231b4432b30afab8ed5787220291af27238863800"),
+        ("qianfeng-prd", 9137, "31eabfbe1d0b246c5c7bc8881051a9bce31486a6e83a82b495b7cdcddc479ef5"),
     ],
 )
 def test_signing_bytes_of_shipped_agreements_are_those_docs_agreement_md_publishes(

@@ -29,6 +29,7 @@ EVENT_TYPES = [
     *("mediation.outcome_signed", "mediation.closed"),
     *("registry.proxy_requested", "registry.accepted", "registry.materials_requested"),
     *("registry.materials_supplied", "registry.completed", "registry.rejected"),
+    "registry.material_uploaded",
     "bus.receipt",
     *("report.proposed", "report.cosigned"),
 ]

@@ -15,6 +15,7 @@ from services.registry.model import (
     ACCEPTED,
     COMPLETED,
     CROSSING,
+    MATERIAL_UPLOADED,
     MATERIALS_REQUESTED,
     MATERIALS_SUPPLIED,
     REJECTED,
@@ -97,10 +98,10 @@ def test_the_flow_reaches_every_state_from_filing():
 
 def test_every_registry_contract_has_exactly_one_handler_and_one_sending_side():
     types = sorted(m.event_type for m in ALL_CONTRACTS if m.event_type.startswith("registry."))
-    assert sorted(HANDLERS) == types == sorted(EVENT_TYPES) == sorted(SENT_BY)
+    assert sorted(HANDLERS) == types == sorted([*EVENT_TYPES, MATERIAL_UPLOADED]) == sorted(SENT_BY)
 
 
-@pytest.mark.parametrize("event_type", EVENT_TYPES)
+@pytest.mark.parametrize("event_type", [*EVENT_TYPES, MATERIAL_UPLOADED])
 def test_only_the_side_that_owns_a_step_may_send_it(event_type):
     right, wrong = (
         (DALANG, QIANFENG) if SENT_BY[event_type] is Side.REQUESTER else (QIANFENG, DALANG)
