@@ -95,7 +95,10 @@ class Window:
 
 
 def _book(parties: list[Bureau]) -> AgreementBook:
-    personal = {"registry.proxy_requested": [f"applicant.{f}" for f in PERSONAL_FIELDS]}
+    personal = {
+        "registry.proxy_requested": [f"applicant.{f}" for f in PERSONAL_FIELDS],
+        "registry.material_uploaded": ["chunk"],
+    }
     flows = [flow(t, parties, handling="H2") for t in REGISTRY_TYPES]
     return AgreementBook([sign_document(agreement_document(parties, flows, personal), parties)])
 
