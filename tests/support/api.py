@@ -30,7 +30,8 @@ DALANG, QIANFENG = Bureau("dongguan-dalang"), Bureau("guangan-qianfeng")
 # Synthetic: region 511602 (Qianfeng), born 1990-03-07, sequence 123, ISO 7064 check digit.
 ID_NUMBER = "511602199003071232"
 PERSONAL = {
-    "registry.proxy_requested": ["applicant.id_number", "applicant.phone", "applicant.address"]
+    "registry.proxy_requested": ["applicant.id_number", "applicant.phone", "applicant.address"],
+    "registry.material_uploaded": ["chunk"],
 }
 
 
