@@ -70,7 +70,7 @@ class Scene:
             verified = await node.send(conn, event, QIANFENG.id, event.dispute_id)
         envelope = verified.envelope
         self.sent.append(envelope)
-        await wait_until(lambda: self.applied(envelope.id), 10, f"{envelope.id} applied")
+        await wait_until(lambda: self.applied(envelope.id), 30, f"{envelope.id} applied")
         return envelope
 
     async def inject(self, sender: str, raw: bytes) -> None:

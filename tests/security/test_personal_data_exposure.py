@@ -215,7 +215,15 @@ def _server_files(regions: TwoRegions) -> list[bytes]:
     """What an operator of either server holds: its log and its JetStream store files."""
     files = [s.log for s in regions.servers]
     files += [p for s in regions.servers for p in (s.workdir / "store").rglob("*") if p.is_file()]
-    return [p.read_bytes() for p in files]
+    return [content for content in map(_read_if_still_there, files) if content is not None]
+
+
+def _read_if_still_there(path: Path) -> bytes | None:
+    """A live server renames its temporary files between the listing and the read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def _log_lines_of(records: list[logging.LogRecord]) -> list[bytes]:
