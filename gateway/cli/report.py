@@ -1,17 +1,19 @@
 """`fengqiao report export`: this node's semiannual figures, counted from its own store."""
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from contracts.agreement import AgreementBook
 from gateway.cli.console import BadInput, reporting_input_errors
 from gateway.cli.settings_option import ConfigOption, node_settings
-from services.reports.counting import count_figures
+from services.reports.counting import COUNTING_STEPS, count_figures
 from services.reports.export import ExportFormat, ReportExport, render
 from services.reports.export_file import render_bytes
 from services.reports.period import Period, UnknownPeriod
@@ -66,19 +68,40 @@ def export(
         if fmt.binary and out is None:
             raise BadInput(f"{fmt.value} is a binary file: name it with --out")
     console = Console(stderr=True)
-    with (
-        reporting_input_errors(),
-        console.status(f"counting {settings.jurisdiction}'s figures for {half.name}…"),
-    ):
-        report = asyncio.run(_count(settings, half))
+    steps = [*COUNTING_STEPS, "render", "write"]
+    with reporting_input_errors(), _export_progress(console) as progress:
+        task = progress.add_task(f"{settings.jurisdiction} {half.name}", total=len(steps))
+
+        def done(step: str) -> None:
+            progress.update(task, advance=1, description=f"{half.name}: {step} done")
+
+        report = asyncio.run(_count(settings, half, done))
+        content = render(report, fmt).encode() if out is None else render_bytes(report, fmt)
+        done("render")
+        if out is not None:
+            out.write_bytes(content)
+        done("write")
     if out is None:
-        typer.echo(render(report, fmt), nl=False)
+        typer.echo(content.decode(), nl=False)
         return
-    out.write_bytes(render_bytes(report, fmt))
     console.print(f"{half.name} figures of {settings.jurisdiction} written to {out}")
 
 
-async def _count(settings: NodeSettings, period: Period) -> ReportExport:
+def _export_progress(console: Console) -> Progress:
+    """A progress bar on stderr, so that stdout carries only the report."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+async def _count(
+    settings: NodeSettings, period: Period, on_step: Callable[[str], None]
+) -> ReportExport:
     book = AgreementBook.from_paths(settings.agreements)
     partners = partners_in_force(book, settings.jurisdiction)
     if not partners:
@@ -88,7 +111,9 @@ async def _count(settings: NodeSettings, period: Period) -> ReportExport:
     try:
         await db.migrate()
         async with db.transaction() as conn:
-            figures = await count_figures(conn, settings.jurisdiction, partners, period)
+            figures = await count_figures(
+                conn, settings.jurisdiction, partners, period, on_step=on_step
+            )
     finally:
         await db.close()
     names = display_names(book, [settings.jurisdiction, *partners])

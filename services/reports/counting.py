@@ -1,6 +1,6 @@
 """Reading one side's own store into the records the figures are counted from."""
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -111,6 +111,9 @@ async def chain_heads(
     return heads
 
 
+COUNTING_STEPS = ("disputes", "mediations", "proxy requests", "chain heads", "tally")
+
+
 async def count_figures(
     conn: AsyncConnection,
     me: str,
@@ -118,13 +121,23 @@ async def count_figures(
     period: Period,
     cost_per_trip_fen: int = TRAVEL_COST_PER_TRIP_FEN,
     at: SeqAt | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> ReportFigures:
-    """This node's figures for `period` with `partners`, from its own store only."""
+    """This node's figures for `period` with `partners`, from its own store only.
+
+    `on_step` is told each of COUNTING_STEPS as it is done (a progress bar for long counts)."""
+    done = on_step or (lambda _step: None)
+    disputes = await disputes_open_at_end(conn, me, partners, period)
+    done("disputes")
+    mediations = await mediation_records(conn, me, partners)
+    done("mediations")
+    proxy_requests = await proxy_records(conn, me, partners)
+    done("proxy requests")
+    heads = await chain_heads(conn, me, partners, period.end, at)
+    done("chain heads")
     records = OwnRecords(
-        disputes=await disputes_open_at_end(conn, me, partners, period),
-        mediations=await mediation_records(conn, me, partners),
-        proxy_requests=await proxy_records(conn, me, partners),
-        chain_heads=await chain_heads(conn, me, partners, period.end, at),
+        disputes=disputes, mediations=mediations, proxy_requests=proxy_requests, chain_heads=heads
     )
     tally = await tally_held_disputes(conn, me, partners, period)
+    done("tally")
     return tallied_figures(tally, records, period, cost_per_trip_fen)

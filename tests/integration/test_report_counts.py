@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from services.disputes.tables import disputes
-from services.reports.counting import count_figures
+from services.reports.counting import COUNTING_STEPS, count_figures
 from services.reports.dispute_counts import dispute_record
 from services.reports.figures import DisputeRecord, OwnRecords, dispute_figures, open_items
 from services.reports.period import Period
@@ -89,3 +89,14 @@ async def test_dispute_figures_counted_by_the_store_equal_those_of_every_record(
     }
     assert figures.disputes.compensation_total_fen == 98_001
     assert [i.case_id for i in figures.open_items] == ["DL-0002", "DL-0004", "DL-0012"]
+
+
+async def test_counting_tells_each_step_as_it_is_done_for_a_progress_bar(store: Database):
+    told: list[str] = []
+    async with store.transaction() as conn:
+        await conn.execute(disputes.insert(), ROWS)
+        quiet = await count_figures(conn, ME, [PARTNER], H1)
+        shown = await count_figures(conn, ME, [PARTNER], H1, on_step=told.append)
+
+    assert told == list(COUNTING_STEPS)
+    assert shown == quiet
