@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
-from gateway.console.pages import DOMAIN_ERRORS, refused, render
+from gateway.console.pages import DOMAIN_ERRORS, form_text, refused, render
 from gateway.console.session import PREFIX, RegistryFiler, RegistryViewer, Staff
 from gateway.node_api import NodeApi, node_api
 from gateway.routes import registry as registry_api
@@ -88,8 +88,7 @@ async def _filing(form: FormData, clerk_name: str, window: str) -> dict[str, Any
     """The API's Filing body from the form; empty fields are left out."""
 
     def text(name: str) -> str:
-        value = form.get(name)
-        return value.strip() if isinstance(value, str) else ""
+        return form_text(form, name)
 
     home = text("home_jurisdiction")
     applicant = {"name": text("applicant_name"), "home_jurisdiction": home}

@@ -1,17 +1,22 @@
 """Mediator's pages: disputes concerning the partner, one dispute, the linked mediations, and
 one mediation with its timeline, tasks per side and signatures, where this side signs."""
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from contracts.events.mediation import SignerRole
 from gateway.console.pages import DOMAIN_ERRORS, refused, render
 from gateway.console.session import PREFIX, CaseSigner, CaseViewer
+from gateway.deps import CASE_ANSWERS, CASE_STEPS
 from gateway.node_api import node_api
 from gateway.routes import disputes as disputes_api
 from gateway.routes import mediation as mediation_api
-from gateway.routes.mediation_models import Signature
+from gateway.routes.mediation_models import Mediation, Signature
 from gateway.routes.reports_export import parties_in_force
+from services.mediation.model import MediationState
+from services.users.model import Role
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -69,7 +74,23 @@ async def mediation(request: Request, mediation_id: str, staff: CaseViewer) -> R
         sides=sides,
         may_sign=case.state == "proposed" and api.node.jurisdiction not in signed,
         signer_roles=list(SignerRole),
+        **_steps_open(case, api.node.jurisdiction, staff.user.role),
     )
+
+
+def _steps_open(case: Mediation, here: str, role: Role) -> dict[str, Any]:
+    """Which step forms the page offers this reader; the API still decides each step."""
+    working = case.state in (MediationState.ACCEPTED, MediationState.PROPOSED)
+    answers = role in CASE_ANSWERS
+    return {
+        "may_answer": answers and case.state == MediationState.REQUESTED and here == case.partner,
+        "may_direct": working and role in CASE_STEPS,
+        "reportable": [
+            t.task_id
+            for t in case.tasks
+            if working and answers and t.assignee == here and t.findings is None
+        ],
+    }
 
 
 @router.post("/mediations/{mediation_id}/sign")

@@ -6,12 +6,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from gateway.console import auditor, centre, clerk, mediator, signin
+from gateway.console import auditor, centre, clerk, mediation_steps, mediator, signin
 from gateway.console.pages import render, templates
 from gateway.console.session import PREFIX, ConsoleRefused, LoginRequired
 
 STATIC = Path(__file__).resolve().parent / "static"
-ROUTERS = (signin.router, clerk.router, mediator.router, centre.router, auditor.router)
+ROUTERS = (
+    signin.router,
+    clerk.router,
+    mediator.router,
+    mediation_steps.router,
+    centre.router,
+    auditor.router,
+)
 
 
 async def _to_login(request: Request, exc: Exception) -> Response:

@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from gateway.console.i18n import LANG_COOKIE, Translator, language
 from gateway.console.session import (
@@ -106,3 +107,9 @@ def refused(request: Request, staff: Staff | None, error: Exception) -> HTMLResp
     kind = kind_of(error)
     status = kind.status if kind else 422  # a value the form gave
     return render(request, "error.html", staff, status, status_code=status, lines=[str(error)])
+
+
+def form_text(form: FormData, name: str) -> str:
+    """A form field's text, stripped; empty when missing or a file."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""

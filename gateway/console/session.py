@@ -14,7 +14,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from gateway.deps import CASE_READERS, CASE_STEPS, REGISTRY_READERS, REGISTRY_STEPS, REPORT_STEPS
+from gateway.deps import (
+    CASE_ANSWERS,
+    CASE_READERS,
+    CASE_STEPS,
+    REGISTRY_READERS,
+    REGISTRY_STEPS,
+    REPORT_STEPS,
+)
 from gateway.node_api import node_api
 from services.users.accounts import user_by_token
 from services.users.model import Role, User
@@ -110,6 +117,7 @@ RegistryFiler = Annotated[Staff, Depends(staff(*REGISTRY_STEPS))]
 RegistryViewer = Annotated[Staff, Depends(staff(*REGISTRY_READERS))]
 CaseViewer = Annotated[Staff, Depends(staff(*CASE_READERS))]
 CaseSigner = Annotated[Staff, Depends(staff(*CASE_STEPS))]
+CaseAnswerer = Annotated[Staff, Depends(staff(*CASE_ANSWERS))]
 ExchangeWatcher = Annotated[Staff, Depends(staff(*EXCHANGE_WATCHERS))]
 ReportExporter = Annotated[Staff, Depends(staff(*REPORT_STEPS))]
 AuditViewer = Annotated[Staff, Depends(staff(*AUDIT_READERS))]

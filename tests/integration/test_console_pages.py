@@ -1,11 +1,9 @@
 """The console's pages over HTTP at Dalang's node (SQLite, no NATS): sign-in, CSRF, roles,
 masking and the access log as the API has them, bad forms refused with nothing filed."""
 
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from services.users.model import Role
@@ -21,9 +19,9 @@ from tests.support.api import (
     settings_for,
     store_url,
 )
+from tests.support.console import FORM_TOKEN, csrf, sign_in
 
 MASKED_ID = "511602********1232"
-FORM_TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -32,22 +30,6 @@ async def dalang(tmp_path: Path) -> AsyncIterator[ApiNode]:
     url = await store_url("sqlite", tmp_path)
     async with api_without_nats(settings_for(DALANG, tmp_path, agreement, url), Clock()) as node:
         yield node
-
-
-async def sign_in(node: ApiNode, role: Role, name: str) -> httpx.Response:
-    """Sign in to the console as `name` (added with `role`); the client keeps the cookie."""
-    await node.token(role, name)
-    page = await node.client.get("/console/login")
-    form_token = FORM_TOKEN.search(page.text)
-    assert form_token, page.text
-    body = {"csrf": form_token.group(1), "token": node.tokens[name]}
-    return await node.client.post("/console/login", data=body)
-
-
-async def csrf(node: ApiNode, path: str) -> str:
-    found = FORM_TOKEN.search((await node.client.get(path)).text)
-    assert found
-    return found.group(1)
 
 
 async def requests_on_file(node: ApiNode) -> int:
