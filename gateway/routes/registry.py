@@ -71,10 +71,15 @@ async def list_requests(
     state: State | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Offset = 0,
+    responsible_clerk: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="only those this clerk filed here"),
+    ] = None,
 ) -> list[RequestSummary]:
     """Requests on file, most recently changed first (no personal data in a summary)."""
+    filed_by = (api.node.jurisdiction, responsible_clerk) if responsible_clerk else None
     async with api.node.db.transaction() as conn:
-        found = await queries.list_requests(conn, state, limit, offset)
+        found = await queries.list_requests(conn, state, limit, offset, filed_by)
     return [RequestSummary.model_validate(s) for s in found]
 
 

@@ -152,13 +152,20 @@ class Overdue:
 
 
 async def list_requests(
-    conn: AsyncConnection, state: State | None = None, limit: int = 100, offset: int = 0
+    conn: AsyncConnection,
+    state: State | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    filed_by: tuple[str, str] | None = None,
 ) -> list[ProxyRequestSummary]:
-    """Requests on file, most recently changed first."""
+    """Requests on file, most recently changed first; `filed_by` (window jurisdiction,
+    responsible clerk's name) keeps those that clerk filed there."""
     t = registry_requests.c
     query = select(*(t[c] for c in _SUMMARY)).order_by(t.updated_at.desc(), t.request_id)
     if state is not None:
         query = query.where(t.state == state.value)
+    if filed_by is not None:
+        query = query.where(t.originator == filed_by[0], t.responsible_clerk == filed_by[1])
     rows = await conn.execute(query.limit(limit).offset(offset))
     return [_summary(row) for row in rows]
 

@@ -208,3 +208,12 @@ async def material_file(
         sha256=upload.sha256,
         content=b"".join(row.content for row in chunks),
     )
+
+
+async def received_materials(conn: AsyncConnection, request_id: str) -> list[str]:
+    """The materials of the request whose file was received whole here, by code."""
+    u = registry_material_uploads.c
+    found = await conn.execute(
+        select(u.material).where(u.request_id == request_id).distinct().order_by(u.material)
+    )
+    return [row.material for row in found]
