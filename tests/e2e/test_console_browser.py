@@ -1,6 +1,7 @@
 """The staff console in a real browser (headless Chromium) against two live nodes in two NATS
-regions: signing in, a clerk's request crossing to the partner, a mediator signing an outcome,
-the command centre downloading the report, the auditor reading the access log."""
+regions: signing in, a clerk's request crossing to the partner, an officer reporting findings
+and a mediator signing an outcome, the command centre downloading the report, the auditor
+reading the access log."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from tests.support.live import wait_until
 
 M = "LM-2026-0001"
 ASSISTANT = {"name": "警务助理 唐", "home_jurisdiction": QIANFENG.id}
+FINDINGS = "土地归老黄所有。"
 
 
 async def test_sign_in_keeps_the_token_in_a_strict_httponly_cookie_and_speaks_chinese_first(
@@ -78,8 +80,8 @@ async def test_clerk_files_a_request_at_dalang_that_arrives_at_qianfeng_and_show
     registrar = await scene.signed_in(scene.qianfeng, Role.WINDOW_CLERK, "registrar.chen")
     row = registrar.locator(f"tr[data-request='{request_id}']")
 
-    async def arrived() -> bool:
-        await registrar.goto(f"{scene.qianfeng.url}/console/registry")
+    async def arrived() -> bool:  # filed by a clerk of the other window: among all requests
+        await registrar.goto(f"{scene.qianfeng.url}/console/registry?scope=all")
         return await row.count() == 1
 
     await wait_until(arrived, 30, "the request listed on Qianfeng's console")
@@ -197,14 +199,27 @@ async def _proposed_mediation(scene: Scene) -> str:
     task = {"assignee": QIANFENG.id, "description": "查清土地归属。"}
     await _step(dalang, Role.MEDIATOR, f"/mediations/{M}/tasks", task)
     await _seen(qianfeng, f"/mediations/{M}", lambda c: bool(c.get("tasks")))
-    findings = {"findings": "土地归老黄所有。"}
-    await _step(qianfeng, Role.OFFICER, f"/mediations/{M}/tasks/{M}.T1/findings", findings)
-    await _seen(dalang, f"/mediations/{M}", lambda c: bool(c["tasks"][0]["findings"]))
+    await _report_findings_in_the_browser(scene)
+    await _seen(dalang, f"/mediations/{M}", lambda c: c["tasks"][0]["findings"] == FINDINGS)
     outcome = {"terms": ["老程归还土地", "老程支付医药费 980 元"]}
     body = {"mediator": ASSISTANT, "outcome": outcome}
     await _step(dalang, Role.MEDIATOR, f"/mediations/{M}/outcome", body)
     await _seen(qianfeng, f"/mediations/{M}", lambda c: c.get("state") == "proposed")
     return str(dispute["dispute_id"])
+
+
+async def _report_findings_in_the_browser(scene: Scene) -> None:
+    """Qianfeng's officer reports the findings of its task on the mediation's page."""
+    officer = await scene.signed_in(scene.qianfeng, Role.OFFICER, "officer.li")
+    await _seen(scene.qianfeng, f"/mediations/{M}", lambda c: bool(c.get("tasks")))
+    await officer.goto(f"{scene.qianfeng.url}/console/mediations/{M}")
+    form = officer.locator(f"form[data-task='{M}.T1']")
+    await form.locator("textarea").fill(FINDINGS)
+    await shoot(officer, "officer-findings")
+    await form.locator("button").click()
+    await expect(officer.locator(f"[data-side='{QIANFENG.id}']")).to_contain_text(FINDINGS)
+    await expect(officer.locator("form.findings")).to_have_count(0)  # nothing left to report
+    await officer.context.close()
 
 
 async def _seen(node: ConsoleNode, path: str, until: Any) -> None:
