@@ -33,7 +33,7 @@ async def requests_on_file(
     request: Request, staff: RegistryViewer, scope: str = "mine"
 ) -> HTMLResponse:
     """Requests on file here, most recently changed first; overdue ones highlighted. A window
-    clerk sees those they filed unless `scope=all` asks for every one of the node's."""
+    clerk sees their desk (those they filed, those partners sent here) unless `scope=all`."""
     api = node_api(request)
     mine = staff.user.role == Role.WINDOW_CLERK and scope != "all"
     clerk = staff.user.name if mine else None

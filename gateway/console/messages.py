@@ -70,7 +70,7 @@ _ZH_EN: dict[str, tuple[str, str]] = {
     "registry.owed": ("待补材料", "Materials owed"),
     "registry.note": ("备注", "Note"),
     "registry.submit": ("提交代办", "File the request"),
-    "registry.mine": ("我受理的", "Filed by me"),
+    "registry.mine": ("我的案头", "My desk"),
     "registry.all": ("本节点全部", "All of this node's"),
     "registry.send_file": ("向户籍地发送材料文件", "Send the file to the home registry"),
     "registry.send": ("发送", "Send"),

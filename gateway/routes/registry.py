@@ -73,7 +73,11 @@ async def list_requests(
     offset: Offset = 0,
     responsible_clerk: Annotated[
         str | None,
-        Query(min_length=1, max_length=100, description="only those this clerk filed here"),
+        Query(
+            min_length=1,
+            max_length=100,
+            description="a clerk's desk: those this clerk filed here and those partners sent here",
+        ),
     ] = None,
 ) -> list[RequestSummary]:
     """Requests on file, most recently changed first (no personal data in a summary)."""

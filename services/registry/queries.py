@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, RowMapping, select
+from sqlalchemy import Row, RowMapping, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events.common import Person
@@ -158,14 +158,17 @@ async def list_requests(
     offset: int = 0,
     filed_by: tuple[str, str] | None = None,
 ) -> list[ProxyRequestSummary]:
-    """Requests on file, most recently changed first; `filed_by` (window jurisdiction,
-    responsible clerk's name) keeps those that clerk filed there."""
+    """Requests on file, most recently changed first; `filed_by` (this jurisdiction, a
+    clerk's name) keeps that clerk's desk: those they filed here and those partners sent here."""
     t = registry_requests.c
     query = select(*(t[c] for c in _SUMMARY)).order_by(t.updated_at.desc(), t.request_id)
     if state is not None:
         query = query.where(t.state == state.value)
     if filed_by is not None:
-        query = query.where(t.originator == filed_by[0], t.responsible_clerk == filed_by[1])
+        here, clerk = filed_by
+        query = query.where(
+            or_(t.originator != here, and_(t.originator == here, t.responsible_clerk == clerk))
+        )
     rows = await conn.execute(query.limit(limit).offset(offset))
     return [_summary(row) for row in rows]
 

@@ -81,7 +81,7 @@ async def test_clerk_files_a_request_at_dalang_that_arrives_at_qianfeng_and_show
     row = registrar.locator(f"tr[data-request='{request_id}']")
 
     async def arrived() -> bool:  # filed by a clerk of the other window: among all requests
-        await registrar.goto(f"{scene.qianfeng.url}/console/registry?scope=all")
+        await registrar.goto(f"{scene.qianfeng.url}/console/registry")
         return await row.count() == 1
 
     await wait_until(arrived, 30, "the request listed on Qianfeng's console")

@@ -69,6 +69,8 @@ async def test_a_material_file_sent_from_the_page_is_downloadable_at_the_home_re
     await pair.settle()
 
     await sign_in(pair[QIANFENG], Role.WINDOW_CLERK, "registrar.chen")
+    desk = (await pair[QIANFENG].client.get("/console/registry")).text
+    assert f'data-request="{request_id}"' in desk  # sent here by a partner: on every desk
     home_page = (await pair[QIANFENG].client.get(_page(request_id))).text
     assert 'enctype="multipart/form-data"' not in home_page  # the home registry sends none
     link = f"{_page(request_id)}/materials/household_register/file"
