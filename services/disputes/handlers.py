@@ -23,9 +23,9 @@ from services.disputes.model import (
     DuplicateDispute,
     check_step,
 )
-from services.disputes.records import find_dispute, get_dispute, record_step
+from services.disputes.records import find_dispute, get_dispute
 from services.disputes.tables import dispute_timeline, disputes
-from services.disputes.timeline import append_entry, expect
+from services.disputes.timeline import append_entry, expect, record_step
 
 
 async def _reported(conn: AsyncConnection, verified: VerifiedEvent) -> None:
@@ -72,7 +72,7 @@ async def _step(
 ) -> None:
     dispute = await get_dispute(conn, dispute_id)
     state = check_step(dispute, verified.event, verified.envelope.source)
-    await record_step(conn, dispute_id, verified, state, values)
+    await record_step(conn, disputes, dispute_id, verified, state, values)
     await append_entry(conn, dispute_timeline, dispute_id, verified, summary)
 
 

@@ -1,12 +1,9 @@
 """Reading and writing dispute rows inside a unit of work (commands and handlers share it)."""
 
-from typing import Any
-
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events.disputes import DisputeReportedV1, DisputeResolvedV1
-from services.bus.verification import VerifiedEvent
 from services.disputes.model import Dispute, DisputeState, UnknownDispute
 from services.disputes.tables import disputes
 
@@ -39,27 +36,6 @@ async def get_dispute(conn: AsyncConnection, dispute_id: str) -> Dispute:
     if dispute is None:
         raise UnknownDispute(f"dispute {dispute_id} is not known here")
     return dispute
-
-
-async def record_step(
-    conn: AsyncConnection,
-    dispute_id: str,
-    verified: VerifiedEvent,
-    state: DisputeState,
-    values: dict[str, Any],
-) -> None:
-    """The dispute took step `verified`: its new state, its thread, and the step's values."""
-    envelope = verified.envelope
-    await conn.execute(
-        update(disputes)
-        .where(disputes.c.dispute_id == dispute_id)
-        .values(
-            state=state.value,
-            last_event_id=envelope.id,
-            updated_at=envelope.sent_at,
-            **values,
-        )
-    )
 
 
 async def add_holders(conn: AsyncConnection, dispute: Dispute, holders: list[str]) -> None:

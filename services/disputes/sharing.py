@@ -11,10 +11,10 @@ from services.disputes.model import (
     IllegalDisputeTransition,
     check_owner,
 )
-from services.disputes.records import add_holders, get_dispute, record_step, reported_snapshot
+from services.disputes.records import add_holders, get_dispute, reported_snapshot
 from services.disputes.sending import Sent, check_may_send, send_all, thread
-from services.disputes.tables import dispute_timeline
-from services.disputes.timeline import append_entry
+from services.disputes.tables import dispute_timeline, disputes
+from services.disputes.timeline import append_entry, record_step
 from services.node import Node
 
 
@@ -44,7 +44,7 @@ async def share_dispute(node: Node, cmd: ShareDispute) -> Sent:
             node, conn, event, cmd.dispute_id, [cmd.partner], *thread(dispute)
         )
         await add_holders(conn, dispute, [cmd.partner])
-        await record_step(conn, cmd.dispute_id, verified, dispute.state, {})
+        await record_step(conn, disputes, cmd.dispute_id, verified, dispute.state, {})
         summary = f"reported to {cmd.partner} as it stands"
         await append_entry(conn, dispute_timeline, cmd.dispute_id, verified, summary)
     return Sent(cmd.dispute_id, verified.envelope.id, (cmd.partner,))

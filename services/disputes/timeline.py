@@ -1,15 +1,18 @@
-"""Case timelines: one entry per event applied to a case, identical on every node holding it.
+"""Case timelines: one entry per event applied to a case, identical on every node holding it,
+and the step recorded on the case row itself.
 
-Shared by the dispute and mediation flows (each has its own timeline table whose first primary
-key column is the case id). An entry names the envelope, never personal data. The two sides of a
-case may apply concurrent steps in different orders (each its own first), so a timeline is read
-in the order the events were sent: by envelope time, then by (time-ordered, UUIDv7) event id.
+Shared by the dispute and mediation flows (each has its own case and timeline tables whose first
+primary key column is the case id). An entry names the envelope, never personal data. The two
+sides of a case may apply concurrent steps in different orders (each its own first), so a
+timeline is read in the order the events were sent: by envelope time, then by (time-ordered,
+UUIDv7) event id.
 """
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Table, select
+from sqlalchemy import Column, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events.base import EventData
@@ -57,6 +60,23 @@ async def append_entry(
                 "summary": summary,
             }
         )
+    )
+
+
+async def record_step(
+    conn: AsyncConnection,
+    cases: Table,
+    case_id: str,
+    verified: VerifiedEvent,
+    state: Enum,
+    values: dict[str, Any],
+) -> None:
+    """The case took step `verified`: its new state, its thread, and the step's values."""
+    envelope = verified.envelope
+    await conn.execute(
+        update(cases)
+        .where(_case_column(cases) == case_id)
+        .values(state=state.value, last_event_id=envelope.id, updated_at=envelope.sent_at, **values)
     )
 
 

@@ -20,7 +20,7 @@ from services.bus.handlers import Handler
 from services.bus.verification import VerifiedEvent
 from services.disputes.handlers import resolve_by_mediation
 from services.disputes.records import get_dispute
-from services.disputes.timeline import append_entry, expect
+from services.disputes.timeline import append_entry, expect, record_step
 from services.mediation.model import (
     ACCEPTED,
     CLOSED,
@@ -38,7 +38,7 @@ from services.mediation.model import (
     check_step,
     next_state,
 )
-from services.mediation.records import find_mediation, get_mediation, outcome_of, record_step
+from services.mediation.records import find_mediation, get_mediation, outcome_of
 from services.mediation.tables import (
     mediation_signatures,
     mediation_tasks,
@@ -98,7 +98,7 @@ async def _step(
     """Check and record one step; the case as it was before the step is returned."""
     case = await get_mediation(conn, mediation_id)
     state = check_step(case, verified.event, verified.envelope.source)
-    await record_step(conn, mediation_id, verified, state, values)
+    await record_step(conn, mediations, mediation_id, verified, state, values)
     await append_entry(conn, mediation_timeline, mediation_id, verified, summary)
     return case
 

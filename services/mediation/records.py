@@ -2,10 +2,9 @@
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.bus.verification import VerifiedEvent
 from services.mediation.model import Mediation, MediationState, Task, UnknownMediation
 from services.mediation.tables import mediation_signatures, mediation_tasks, mediations
 
@@ -52,22 +51,6 @@ async def get_mediation(conn: AsyncConnection, mediation_id: str) -> Mediation:
     if case is None:
         raise UnknownMediation(f"mediation {mediation_id} is not known here")
     return case
-
-
-async def record_step(
-    conn: AsyncConnection,
-    mediation_id: str,
-    verified: VerifiedEvent,
-    state: MediationState,
-    values: dict[str, Any],
-) -> None:
-    """The mediation took step `verified`: its new state, its thread, and the step's values."""
-    envelope = verified.envelope
-    await conn.execute(
-        update(mediations)
-        .where(mediations.c.mediation_id == mediation_id)
-        .values(state=state.value, last_event_id=envelope.id, updated_at=envelope.sent_at, **values)
-    )
 
 
 async def outcome_of(conn: AsyncConnection, mediation_id: str) -> tuple[dict[str, Any], Any]:
