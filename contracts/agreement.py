@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from contracts.agreement_model import (
     Agreement,
     AgreementInconsistent,
+    BatchSigning,
     Category,
     CooperationItem,
     EventType,
@@ -43,6 +44,7 @@ __all__ = [
     "AgreementBook",
     "AgreementFileError",
     "AgreementInconsistent",
+    "BatchSigning",
     "Category",
     "CooperationItem",
     "EventType",

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from contracts.canonical import b64decode
 from contracts.keys import key_id
+from contracts.merkle import MAX_BATCH
 
 JurisdictionId = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", max_length=64)]
 EventType = Annotated[str, Field(pattern=r"^[a-z]+\.[a-z_]+$")]
@@ -130,6 +131,14 @@ class Flow(_Strict):
         )
 
 
+class BatchSigning(_Strict):
+    """The parties accept envelopes signed in batches: one Ed25519 signature over the Merkle root
+    of up to `max_envelopes` envelopes of one stream, each with its inclusion proof
+    (docs/protocol.md section 6.1). Without it, every envelope carries its own signature."""
+
+    max_envelopes: int = Field(ge=2, le=MAX_BATCH)
+
+
 class PartySignature(_Strict):
     party: JurisdictionId
     kid: str
@@ -149,6 +158,7 @@ class Agreement(_Strict):
     categories: list[Category]
     flows: list[Flow]
     personal_data: dict[EventType, list[FieldPattern]] = {}
+    batch_signing: BatchSigning | None = None
     signatures: list[PartySignature] = []
 
     @model_validator(mode="after")

@@ -1,4 +1,5 @@
-"""Test vectors: envelope signatures, the hash chain, personal-data sealing, canonical bytes.
+"""Test vectors: envelope and batch signatures, the hash chain, personal-data sealing, canonical
+bytes.
 
 `python -m contracts.vectors` writes contracts/test-vectors/*.json. Everything is fixed (key
 seeds, event ids, times, nonces), so every run writes the same bytes. This module follows
@@ -220,6 +221,75 @@ def chain_vectors() -> dict[str, dict[str, Any]]:
     return {"chain-1.json": first, "chain-2.json": second}
 
 
+def _h(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def batch_vector() -> dict[str, Any]:
+    """Three envelopes of one stream signed together: one signature over their Merkle root.
+
+    The tree of three is written out by hand (RFC 9162: leaf = SHA-256(0x00 || signed bytes),
+    node = SHA-256(0x01 || left || right), three leaves split two and one).
+    """
+    key = signing_key(DALANG)
+    envelopes, signed, leaves, prev = [], [], [], GENESIS
+    for n in range(3):
+        envelope = unsigned_envelope(
+            20 + n, PLAIN_DATA, subject=f"DL-2022-{20 + n:04d}", seq=1 + n, prev=prev
+        )
+        canonical = canonical_bytes(envelope)
+        leaf = _h(b"\x00" + canonical)
+        envelopes.append(envelope)
+        signed.append(canonical)
+        leaves.append(leaf)
+        prev = leaf.hex()
+    left = _h(b"\x01" + leaves[0] + leaves[1])
+    batch_root = _h(b"\x01" + left + leaves[2])
+    paths = [[leaves[1], leaves[2]], [leaves[0], leaves[2]], [left]]
+    message = b"fengqiao batch v1\x00" + (3).to_bytes(4, "big") + batch_root
+    signature = b64encode(key.sign(message))
+    members = []
+    for index, (envelope, canonical, leaf) in enumerate(
+        zip(envelopes, signed, leaves, strict=True)
+    ):
+        proof = f"{index}:3:{b64encode(b''.join(paths[index]))}"
+        wire = canonical_bytes(envelope | {"proof": proof, "signature": signature})
+        members.append(
+            {
+                "envelope": envelope,
+                "canonical_b64": b64encode(canonical),
+                "leaf_hash": leaf.hex(),
+                "proof": proof,
+                "wire_b64": b64encode(wire),
+                "chain_hash": leaf.hex(),
+            }
+        )
+    wrong_place = members[1]["proof"].replace("1:3:", "0:3:", 1)
+    return {
+        "description": "three dispute.reported envelopes of one stream (seq 1-3) signed as one "
+        "batch: each envelope's `prev` is the leaf hash of the one before; each verifies alone "
+        "by folding its proof into the root and checking one signature over batch_message",
+        "public_key_b64": b64encode(public_raw(key)),
+        "private_key_b64": b64encode(_raw_private(key)),
+        "root_hex": batch_root.hex(),
+        "batch_message_b64": b64encode(message),
+        "signature_b64": signature,
+        "envelopes": members,
+        "must_not_verify": [
+            {
+                "envelope_index": 1,
+                "proof": wrong_place,
+                "why": "the second envelope's path given as the first's place: another root",
+            },
+            {
+                "envelope_index": 2,
+                "proof": "2:3:",
+                "why": "the path left out: shorter than the tree is deep",
+            },
+        ],
+    }
+
+
 def signature_vectors() -> dict[str, dict[str, Any]]:
     """Every envelope vector, by file name."""
     good = signature_vector(
@@ -304,7 +374,8 @@ def _number(text: str) -> int | float:
 def build() -> dict[str, str]:
     """Every vector file's name and exact text."""
     files: dict[str, Any] = signature_vectors() | {
-        "canonicalisation.json": canonicalisation_vector()
+        "canonicalisation.json": canonicalisation_vector(),
+        "batch-signed.json": batch_vector(),
     }
     return {name: _text(body) for name, body in sorted(files.items())}
 

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -55,6 +56,18 @@ def compose(
     event_id: str | None = None,
 ) -> Envelope:
     """Seal personal fields to the recipient, sign, and return the envelope."""
+    return seal(draft(agreement, signer, event, to, now, event_id), signer.key)
+
+
+def draft(
+    agreement: Agreement,
+    signer: Signer,
+    event: EventData,
+    to: Addressing,
+    now: datetime,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """The envelope object, personal fields sealed to the recipient, not yet signed."""
     check_permitted(agreement, signer.jurisdiction, to.recipient, event)
     flow = agreement.flow(event.event_type)
     assert flow is not None
@@ -68,27 +81,24 @@ def compose(
             raise UnknownKey(f"{to.recipient} has no encryption key valid now")
         data, pdepk = seal_fields(data, patterns, event_id, x25519_public(enc.raw))
         pdkid = enc.kid if pdepk else None
-    return seal(
-        {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": signer.jurisdiction,
-            "type": event.event_type,
-            "subject": to.subject,
-            "time": format_time(now),
-            "dataschema": schema_uri(event.event_type, event.version),
-            "datacontenttype": "application/json",
-            "agreement": agreement.ref,
-            "recipient": to.recipient,
-            "seq": to.seq,
-            "prev": to.prev,
-            "correlation": to.correlation or event_id,
-            "causation": to.causation,
-            "kid": signer.kid,
-            "handling": (to.handling or flow.handling).value,
-            "pdkid": pdkid,
-            "pdepk": pdepk,
-            "data": data,
-        },
-        signer.key,
-    )
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": signer.jurisdiction,
+        "type": event.event_type,
+        "subject": to.subject,
+        "time": format_time(now),
+        "dataschema": schema_uri(event.event_type, event.version),
+        "datacontenttype": "application/json",
+        "agreement": agreement.ref,
+        "recipient": to.recipient,
+        "seq": to.seq,
+        "prev": to.prev,
+        "correlation": to.correlation or event_id,
+        "causation": to.causation,
+        "kid": signer.kid,
+        "handling": (to.handling or flow.handling).value,
+        "pdkid": pdkid,
+        "pdepk": pdepk,
+        "data": data,
+    }

@@ -1,8 +1,11 @@
 """The signed event envelope: CloudEvents 1.0 attributes plus Fengqiao's extensions.
 
-The signature is Ed25519 over the RFC 8785 bytes of the envelope object without `signature`.
-`prev` is the SHA-256 (hex) of the previous envelope's canonical bytes, signature included, in
-the same sender -> recipient stream; the first envelope of a stream has `prev` = GENESIS.
+The signature is Ed25519 over the RFC 8785 bytes of the envelope object without `signature`
+(and `proof`), or, where the agreement provides for batches, over the Merkle root of a batch of
+envelopes, each carrying its inclusion `proof` (contracts.merkle). `prev` is the chain hash of the
+previous envelope of the same sender -> recipient stream: the SHA-256 (hex) of its canonical
+bytes, signature included, or for a batch-signed one its Merkle leaf hash; the first envelope of
+a stream has `prev` = GENESIS.
 """
 
 import json
@@ -24,9 +27,17 @@ from pydantic import (
 )
 
 from contracts.agreement import HandlingCode, JurisdictionId
-from contracts.canonical import b64encode, canonical_bytes, sha256_hex
+from contracts.canonical import b64decode, b64encode, canonical_bytes, sha256_hex
 from contracts.errors import MalformedEnvelope
 from contracts.keys import sign
+from contracts.merkle import (
+    BadProof,
+    batch_message,
+    inclusion_path,
+    leaf_hash,
+    root,
+    root_from_path,
+)
 from contracts.registry import SCHEMA_URI_PREFIX
 
 GENESIS = "0" * 64
@@ -35,6 +46,10 @@ UUID7_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
 # ASCII digits only: `\d` would also match other scripts' digits, which datetime accepts.
 TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
 VERSION_PATTERN = r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+PROOF_PATTERN = r"^(0|[1-9][0-9]{0,3}):([1-9][0-9]{0,3}):([A-Za-z0-9+/]*={0,2})$"
+"""`<leaf index>:<batch size>:<base64 of the inclusion path's 32-byte hashes, nearest first>`"""
+UNSIGNED = ("signature", "proof")
+"""The members the signed bytes leave out."""
 
 
 class Envelope(BaseModel):
@@ -60,6 +75,7 @@ class Envelope(BaseModel):
     handling: HandlingCode
     pdkid: str | None = None
     pdepk: str | None = None
+    proof: str | None = Field(default=None, pattern=PROOF_PATTERN)
     data: dict[str, Any]
     signature: str
 
@@ -136,7 +152,10 @@ class Envelope(BaseModel):
                 raise MalformedEnvelope(f"no canonical form: {exc}") from exc
         envelope._document = document
         envelope._wire = wire
-        envelope._hash = sha256_hex(wire)
+        if envelope.proof is None:
+            envelope._hash = sha256_hex(wire)
+        else:
+            envelope._hash = leaf_hash(envelope.signed_bytes()).hex()
         return envelope
 
     def document(self) -> dict[str, Any]:
@@ -144,18 +163,39 @@ class Envelope(BaseModel):
         return self._document
 
     def signed_bytes(self) -> bytes:
-        """The bytes the signature covers (`signing_bytes` of the document), cut from the wire.
+        """`signing_bytes` of the document, cut from the wire.
 
-        The wire bytes are canonical, so without the `signature` member they are the canonical
-        bytes of the rest. In canonical JSON `,"` only occurs between members (a quote inside a
-        string is escaped), and the members sorted after `signature` are plain strings, so the
-        last occurrence of the member is the envelope's own, not one nested in `data`.
+        The wire bytes are canonical, so without the `signature` (and `proof`) member they are
+        the canonical bytes of the rest. In canonical JSON `,"` only occurs between members (a
+        quote inside a string is escaped), and the members sorted after `proof` are plain
+        strings and numbers, so the last occurrence of each member is the envelope's own, not
+        one nested in `data`.
         """
-        member = b',"signature":' + _canonical_string(self.signature)
-        at = self._wire.rfind(member)
-        if at < 0:
-            return signing_bytes(self._document)
-        return self._wire[:at] + self._wire[at + len(member) :]
+        wire = self._wire
+        for name, value in (("signature", self.signature), ("proof", self.proof)):
+            if value is None:
+                continue
+            member = f',"{name}":'.encode() + _canonical_string(value)
+            at = wire.rfind(member)
+            if at < 0:
+                return signing_bytes(self._document)
+            wire = wire[:at] + wire[at + len(member) :]
+        return wire
+
+    @property
+    def batch_size(self) -> int | None:
+        """How many envelopes were signed together with this one (None: signed alone)."""
+        return None if self.proof is None else int(self.proof.split(":")[1])
+
+    def signature_message(self) -> bytes:
+        """The bytes the Ed25519 signature covers: the signed bytes, or for a batch-signed
+        envelope the batch message over the root its proof leads to (BadProof if it leads
+        nowhere)."""
+        if self.proof is None:
+            return self.signed_bytes()
+        index, size, path = parse_proof(self.proof)
+        batch_root = root_from_path(leaf_hash(self.signed_bytes()), index, size, path)
+        return batch_message(size, batch_root)
 
     def wire_bytes(self) -> bytes:
         """What goes on the wire: the canonical bytes of the signed envelope."""
@@ -186,8 +226,21 @@ def parse_time(text: str) -> datetime:
 
 
 def signing_bytes(document: dict[str, Any]) -> bytes:
-    """The bytes signed: RFC 8785 of the envelope object without `signature`."""
-    return canonical_bytes({k: v for k, v in document.items() if k != "signature"})
+    """The bytes signed: RFC 8785 of the envelope object without `signature` and `proof`."""
+    return canonical_bytes({k: v for k, v in document.items() if k not in UNSIGNED})
+
+
+def parse_proof(proof: str) -> tuple[int, int, list[bytes]]:
+    """Leaf index, batch size and inclusion path of a `proof` (PROOF_PATTERN); BadProof if the
+    path is not canonical base64 of whole 32-byte hashes."""
+    index, size, path = proof.split(":")
+    try:
+        raw = b64decode(path)
+    except ValueError as exc:
+        raise BadProof("the inclusion path is not canonical base64") from exc
+    if len(raw) % 32:
+        raise BadProof("the inclusion path is not made of 32-byte hashes")
+    return int(index), int(size), [raw[i : i + 32] for i in range(0, len(raw), 32)]
 
 
 def seal(unsigned: dict[str, Any], key: Ed25519PrivateKey) -> Envelope:
@@ -203,11 +256,52 @@ def seal(unsigned: dict[str, Any], key: Ed25519PrivateKey) -> Envelope:
     return Envelope._build(document, signed[:at] + member + signed[at:])
 
 
-_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/=]*")
+def seal_batch(unsigned: list[dict[str, Any]], key: Ed25519PrivateKey) -> list[Envelope]:
+    """Sign envelope objects (each without `signature` and `proof`) with one signature over
+    their Merkle root; each envelope gets its inclusion proof. Their `prev` must already chain
+    by leaf hash (`batch_chain_hash`)."""
+    documents = [{k: v for k, v in u.items() if v is not None} for u in unsigned]
+    signed = [signing_bytes(d) for d in documents]
+    leaves = [leaf_hash(s) for s in signed]
+    size = len(leaves)
+    signature = b64encode(sign(key, batch_message(size, root(leaves))))
+    envelopes = []
+    for index, (document, plain) in enumerate(zip(documents, signed, strict=True)):
+        path = b"".join(inclusion_path(leaves, index))
+        document["proof"] = f"{index}:{size}:{b64encode(path)}"
+        document["signature"] = signature
+        envelopes.append(Envelope._build(document, _with_members(plain, document)))
+    return envelopes
+
+
+def batch_chain_hash(unsigned: dict[str, Any]) -> str:
+    """The chain hash an envelope will have once batch-signed: its Merkle leaf hash."""
+    document = {k: v for k, v in unsigned.items() if v is not None}
+    return leaf_hash(signing_bytes(document)).hex()
+
+
+def _with_members(signed: bytes, document: dict[str, Any]) -> bytes | None:
+    """The wire bytes: the signed ones with `proof` and `signature` put in their sorted places
+    (`proof` sorts just before `recipient`, `signature` just before `source`)."""
+    proof = b',"proof":' + _canonical_string(document["proof"])
+    signature = b',"signature":' + _canonical_string(document["signature"])
+    at_recipient, at_source = signed.rfind(b',"recipient":'), signed.rfind(b',"source":')
+    if at_recipient < 0 or at_source < at_recipient:
+        return None
+    return (
+        signed[:at_recipient]
+        + proof
+        + signed[at_recipient:at_source]
+        + signature
+        + signed[at_source:]
+    )
+
+
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/=:]*")
 
 
 def _canonical_string(text: str) -> bytes:
-    """RFC 8785 bytes of a JSON string; base64 text (a signature) needs no escaping."""
+    """RFC 8785 bytes of a JSON string; base64 text (a signature, a proof) needs no escaping."""
     if _BASE64_TEXT.fullmatch(text):
         return b'"' + text.encode("ascii") + b'"'
     return canonical_bytes(text)

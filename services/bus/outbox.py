@@ -5,6 +5,7 @@ stream, chains it to the previous envelope, signs it, and stores it. The relay p
 a crash between the two loses nothing.
 """
 
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.agreement import Agreement, HandlingCode
 from contracts.events.base import EventData
-from services.bus.compose import Addressing, Signer, compose
-from services.bus.envelope import GENESIS, Envelope
+from services.bus.compose import Addressing, Signer, draft
+from services.bus.envelope import GENESIS, Envelope, batch_chain_hash, seal, seal_batch
 from services.bus.handlers import NotApplicable
 from services.store.database import insert_if_absent
 from services.store.tables import outbound_streams, outbox
@@ -63,10 +64,18 @@ async def enqueue_many(
     outgoing: Sequence[Outgoing],
     now: datetime,
 ) -> list[Envelope]:
-    """Sign each event as the next envelope of its stream and store them all, in order."""
+    """Sign each event as the next envelope of its stream and store them all, in order.
+
+    Where the agreement provides for batch signatures, the envelopes of one call to one
+    recipient (if more than one) are signed in batches of its `max_envelopes`: one signature per
+    batch, each envelope with its inclusion proof; otherwise each is signed alone.
+    """
     heads = {r: await _lock_stream(conn, r) for r in dict.fromkeys(o.recipient for o in outgoing)}
-    envelopes = []
-    for item in outgoing:
+    counts = Counter(o.recipient for o in outgoing)
+    batches = agreement.batch_signing
+    drafts: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    envelopes: dict[int, Envelope] = {}
+    for position, item in enumerate(outgoing):
         seq, prev = heads[item.recipient]
         to = Addressing(
             recipient=item.recipient,
@@ -77,17 +86,28 @@ async def enqueue_many(
             causation=item.causation,
             handling=item.handling,
         )
-        envelope = compose(agreement, signer, item.event, to, now)
-        heads[item.recipient] = (envelope.seq, envelope.chain_hash())
-        envelopes.append(envelope)
-    await conn.execute(outbox.insert(), [_row(e, now) for e in envelopes])
+        document = draft(agreement, signer, item.event, to, now)
+        if batches is not None and counts[item.recipient] > 1:
+            drafts[item.recipient].append((position, document))
+            heads[item.recipient] = (to.seq, batch_chain_hash(document))
+        else:
+            envelopes[position] = seal(document, signer.key)
+            heads[item.recipient] = (to.seq, envelopes[position].chain_hash())
+    for batch in drafts.values():
+        assert batches is not None
+        for start in range(0, len(batch), batches.max_envelopes):
+            chunk = batch[start : start + batches.max_envelopes]
+            signed = seal_batch([document for _, document in chunk], signer.key)
+            envelopes.update(zip((position for position, _ in chunk), signed, strict=True))
+    ordered = [envelopes[position] for position in range(len(outgoing))]
+    await conn.execute(outbox.insert(), [_row(e, now) for e in ordered])
     for recipient, (seq, head) in heads.items():
         await conn.execute(
             update(outbound_streams)
             .where(outbound_streams.c.recipient == recipient)
             .values(last_seq=seq, head=head)
         )
-    return envelopes
+    return ordered
 
 
 async def _lock_stream(conn: AsyncConnection, recipient: str) -> tuple[int, str]:

@@ -4,6 +4,7 @@ Pure: bytes, the agreements, the contracts, the stream position and the clock go
 event or one typed rejection comes out. The order of the checks is part of the protocol.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from contracts.errors import (
 )
 from contracts.events.base import EventData
 from contracts.keys import signature_valid
+from contracts.merkle import BadProof
 from contracts.registry import ContractRegistry, parse_schema_uri
 from services.bus.envelope import GENESIS, Envelope
 from services.bus.personal_data import is_sealed, open_in_place, personal_fields
@@ -191,7 +193,11 @@ class Verifier:
                 f"key {envelope.kid} is {state.replace('_', ' ')} at {envelope.time}"
             )
         signature = _signature_bytes(envelope.signature)
-        if not signature_valid(found[1].raw, signature, envelope.signed_bytes()):
+        if envelope.proof is None:
+            valid = signature_valid(found[1].raw, signature, envelope.signed_bytes())
+        else:
+            valid = _batch_signature_valid(found[1].raw, signature, _batch(envelope, agreement))
+        if not valid:
             raise BadSignature(f"signature does not verify with {envelope.kid}")
 
     def _open(self, envelope: Envelope, agreement: Agreement) -> dict[str, Any]:
@@ -223,6 +229,26 @@ def check_position(envelope: Envelope, position: StreamPosition) -> None:
         raise ChainBreak(
             f"prev {envelope.prev[:12]}… does not match chain head {position.head[:12]}…"
         )
+
+
+def _batch(envelope: Envelope, agreement: Agreement) -> bytes:
+    """The batch message a batch-signed envelope's proof leads to, if the agreement allows it."""
+    allowed = agreement.batch_signing
+    if allowed is None:
+        raise BadSignature(f"{agreement.ref} does not provide for batch signatures")
+    size = envelope.batch_size or 0
+    if size > allowed.max_envelopes:
+        raise BadSignature(f"a batch of {size}, {agreement.ref} allows {allowed.max_envelopes}")
+    try:
+        return envelope.signature_message()
+    except BadProof as exc:
+        raise BadSignature(f"the proof does not hold: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=4096)
+def _batch_signature_valid(public: bytes, signature: bytes, message: bytes) -> bool:
+    """Every envelope of a batch carries the same signature over the same message: one check."""
+    return signature_valid(public, signature, message)
 
 
 def _signature_bytes(text: str) -> bytes:

@@ -60,6 +60,7 @@ class Exchange:
     qianfeng: Bureau = field(default_factory=lambda: Bureau("guangan-qianfeng", "前锋"))
     flows: list[dict[str, Any]] | None = None
     personal: list[str] = field(default_factory=lambda: list(PERSONAL_FIELDS))
+    batch_signing: int | None = None
     loaded: LoadedAgreement = field(init=False)
 
     def __post_init__(self) -> None:
@@ -70,7 +71,11 @@ class Exchange:
         parties = [self.dalang, self.qianfeng]
         flows = self.flows or [flow("dispute.reported", parties, handling="H2")]
         document = agreement_document(
-            parties, flows, {"dispute.reported": self.personal}, version=version
+            parties,
+            flows,
+            {"dispute.reported": self.personal},
+            version=version,
+            batch_signing=self.batch_signing,
         )
         return sign_document(document, parties if signers is None else signers)
 

@@ -40,12 +40,16 @@ def write_agreement(
     *,
     flows: list[dict[str, Any]] | None = None,
     personal: dict[str, list[str]] | None = None,
+    batch_signing: int | None = 64,
 ) -> Path:
     """An agreement file between `parties`, permitting `types` every way (or exactly `flows`,
-    when given), with `personal` data fields (default: disputes' ids and phones), signed by all."""
+    when given), with `personal` data fields (default: disputes' ids and phones), batches of up
+    to `batch_signing` envelopes under one signature (None: none), signed by all."""
     flows = flows or [flow(t, parties) for t in types or ALL_TYPES]
     personal = personal or {"dispute.reported": ["parties[].id_number", "parties[].phone"]}
-    document = agreement_document(parties, flows, personal, agreement_id="live-test")
+    document = agreement_document(
+        parties, flows, personal, agreement_id="live-test", batch_signing=batch_signing
+    )
     message = signing_bytes(document)
     document["signatures"] = [
         {"party": p.id, "kid": p.sig_kid, "signature": b64encode(sign(p.sig, message))}

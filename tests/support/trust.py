@@ -82,8 +82,11 @@ def agreement_document(
     personal_data: dict[str, list[str]] | None = None,
     agreement_id: str = "test-agreement",
     version: int = 1,
+    batch_signing: int | None = None,
 ) -> dict[str, Any]:
-    """An unsigned agreement document between `parties`."""
+    """An unsigned agreement document between `parties`; batches of up to `batch_signing`
+    envelopes may share one signature when given."""
+    batches = {} if batch_signing is None else {"batch_signing": {"max_envelopes": batch_signing}}
     return {
         "id": agreement_id,
         "version": version,
@@ -107,7 +110,7 @@ def agreement_document(
         ],
         "flows": flows,
         "personal_data": personal_data or {},
-    }
+    } | batches
 
 
 def sign_document(document: dict[str, Any], signers: list[Bureau]) -> LoadedAgreement:

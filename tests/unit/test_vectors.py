@@ -21,7 +21,9 @@ from services.bus.verification import StreamPosition, Verifier
 from tests.support.trust import Bureau, agreement_document, flow, sign_document
 
 ENVELOPE_FILES = sorted(
-    p.name for p in TEST_VECTORS_DIR.glob("*.json") if p.name != "canonicalisation.json"
+    p.name
+    for p in TEST_VECTORS_DIR.glob("*.json")
+    if p.name not in ("canonicalisation.json", "batch-signed.json")
 )
 ARRIVAL = datetime(2026, 5, 20, 10, 30, 1, tzinfo=UTC)
 
@@ -43,7 +45,7 @@ def _wire(vector: dict[str, Any]) -> bytes:
     return canonical_bytes(vector["envelope"] | {"signature": vector["signature_b64"]})
 
 
-def _vector_agreement() -> LoadedAgreement:
+def _vector_agreement(batch_signing: int | None = None) -> LoadedAgreement:
     dalang = Bureau(
         vectors.DALANG,
         sig=vectors.signing_key(vectors.DALANG),
@@ -59,6 +61,7 @@ def _vector_agreement() -> LoadedAgreement:
         [flow("dispute.reported", [dalang, qianfeng], handling="H2")],
         {"dispute.reported": vectors.PERSONAL_FIELDS},
         agreement_id="test-vectors",
+        batch_signing=batch_signing,
     )
     return sign_document(document, [dalang, qianfeng])
 
@@ -233,3 +236,42 @@ def test_canonical_bytes_of_each_json_text_equal_the_vectors(case: dict[str, Any
 def test_json_texts_the_vectors_refuse_are_refused(case: dict[str, Any]) -> None:
     with pytest.raises((errors.MalformedEnvelope, ValueError)):
         canonical_bytes(parse_document(case["input"].encode()))
+
+
+def test_batch_vector_verifies_each_envelope_alone_and_chains_by_leaf_hash() -> None:
+    vector = _load("batch-signed.json")
+    enc = vectors.encryption_key(vectors.QIANFENG)
+    node = Verifier(
+        me=vectors.QIANFENG,
+        agreements=AgreementBook([_vector_agreement(batch_signing=4)]),
+        contracts=ContractRegistry([DisputeReportedV1]),
+        encryption_keys={key_id(vectors.QIANFENG, "enc", public_raw(enc)): enc},
+    )
+    public = b64decode(vector["public_key_b64"])
+    message = b64decode(vector["batch_message_b64"])
+    assert message == b"fengqiao batch v1\x00\x00\x00\x00\x03" + bytes.fromhex(vector["root_hex"])
+    assert signature_valid(public, b64decode(vector["signature_b64"]), message)
+    position = StreamPosition()
+    for member in vector["envelopes"]:
+        envelope = Envelope.from_wire(b64decode(member["wire_b64"]))
+        assert envelope.signed_bytes() == b64decode(member["canonical_b64"])
+        assert envelope.chain_hash() == member["chain_hash"] == member["leaf_hash"]
+        assert envelope.signature_message() == message
+        verified = node.verify(envelope.wire_bytes(), ARRIVAL, position)
+        position = StreamPosition(verified.envelope.seq, verified.envelope.chain_hash())
+    for bad in vector["must_not_verify"]:
+        member = vector["envelopes"][bad["envelope_index"]]
+        document = member["envelope"] | {
+            "proof": bad["proof"],
+            "signature": vector["signature_b64"],
+        }
+        with pytest.raises(errors.BadSignature):
+            node.verify(canonical_bytes(document), ARRIVAL)
+    # Where the agreement does not provide for batches, the same bytes are refused.
+    with pytest.raises(errors.BadSignature, match="batch"):
+        Verifier(
+            me=vectors.QIANFENG,
+            agreements=AgreementBook([_vector_agreement()]),
+            contracts=ContractRegistry([DisputeReportedV1]),
+            encryption_keys={},
+        ).verify(b64decode(vector["envelopes"][0]["wire_b64"]), ARRIVAL)
