@@ -359,3 +359,42 @@ async def test_exchange_log_verifies_on_both_sides_and_a_tampered_row_is_found(p
     async with receiver.engine.connect() as conn:
         [broken] = await audit_store(conn, book)
     assert any("expected seq 2" in p for p in broken.problems)
+
+
+def _batch_book() -> AgreementBook:
+    document = agreement_document(
+        [DALANG, QIANFENG],
+        [flow("dispute.reported", [DALANG, QIANFENG])],
+        {"dispute.reported": ["parties[].id_number"]},
+        batch_signing=4,
+    )
+    return AgreementBook([sign_document(document, [DALANG, QIANFENG])])
+
+
+async def test_a_batch_of_envelopes_is_signed_in_chunks_applied_in_order_and_audits_clean(pair):
+    from services.bus.audit import audit_store
+    from services.bus.envelope import Envelope
+    from services.bus.outbox import enqueue_many
+
+    sender, receiver = pair
+    book = _batch_book()
+    agreement = book.in_force("test-agreement", NOW.date()).agreement
+    outgoing = [Outgoing(_dispute(n), QIANFENG.id, f"DL-{n:05d}") for n in range(10)]
+    async with sender.transaction() as conn:
+        envelopes = await enqueue_many(conn, agreement, DALANG.signer, outgoing, NOW)
+    assert [e.batch_size for e in envelopes] == [4] * 8 + [2] * 2
+    assert len({e.signature for e in envelopes}) == 3
+    async with sender.transaction() as conn:
+        wires = [row.envelope for row in await pending(conn, 20)]
+    assert [Envelope.from_wire(w).id for w in wires] == [e.id for e in envelopes]
+    inbox = _inbox(receiver, agreement=book)
+    receipts = await inbox.receive_many([(w, n + 1) for n, w in enumerate(wires)])
+    assert {r.outcome for r in receipts} == {Outcome.APPLIED}
+    assert await _count(receiver, effects) == 10
+    async with receiver.transaction() as conn:
+        head = (await conn.execute(select(inbound_streams.c.head))).scalar_one()
+        received = await audit_store(conn, book)
+    async with sender.transaction() as conn:
+        sent = await audit_store(conn, book)
+    assert head == envelopes[-1].chain_hash()
+    assert [(a.envelopes, a.problems, a.head) for a in sent + received] == [(10, [], head)] * 2
