@@ -34,20 +34,42 @@ def root(leaves: list[bytes]) -> bytes:
     """The Merkle tree hash of a batch of leaf hashes (RFC 9162 MTH, leaves already hashed)."""
     if not leaves:
         raise ValueError("a batch has at least one envelope")
-    if len(leaves) == 1:
-        return leaves[0]
-    k = _split(len(leaves))
-    return _node(root(leaves[:k]), root(leaves[k:]))
+    return _Tree(leaves).root(0, len(leaves))
 
 
 def inclusion_path(leaves: list[bytes], index: int) -> list[bytes]:
     """The audit path of leaf `index` (RFC 9162 PATH), nearest sibling first."""
-    if len(leaves) <= 1:
-        return []
-    k = _split(len(leaves))
-    if index < k:
-        return [*inclusion_path(leaves[:k], index), root(leaves[k:])]
-    return [*inclusion_path(leaves[k:], index - k), root(leaves[:k])]
+    return _Tree(leaves).path(index, 0, len(leaves))
+
+
+def inclusion_paths(leaves: list[bytes]) -> list[list[bytes]]:
+    """Every leaf's audit path, each subtree hashed once."""
+    tree = _Tree(leaves)
+    return [tree.path(index, 0, len(leaves)) for index in range(len(leaves))]
+
+
+class _Tree:
+    """Subtree hashes of one batch, each computed once."""
+
+    def __init__(self, leaves: list[bytes]) -> None:
+        self.leaves = leaves
+        self._roots: dict[tuple[int, int], bytes] = {}
+
+    def root(self, lo: int, hi: int) -> bytes:
+        if hi - lo == 1:
+            return self.leaves[lo]
+        if (lo, hi) not in self._roots:
+            k = lo + _split(hi - lo)
+            self._roots[lo, hi] = _node(self.root(lo, k), self.root(k, hi))
+        return self._roots[lo, hi]
+
+    def path(self, index: int, lo: int, hi: int) -> list[bytes]:
+        if hi - lo <= 1:
+            return []
+        k = lo + _split(hi - lo)
+        if index < k:
+            return [*self.path(index, lo, k), self.root(k, hi)]
+        return [*self.path(index, k, hi), self.root(lo, k)]
 
 
 def root_from_path(leaf: bytes, index: int, size: int, path: list[bytes]) -> bytes:

@@ -248,7 +248,7 @@ def batch_vector() -> dict[str, Any]:
     paths = [[leaves[1], leaves[2]], [leaves[0], leaves[2]], [left]]
     message = b"fengqiao batch v1\x00" + (3).to_bytes(4, "big") + batch_root
     signature = b64encode(key.sign(message))
-    members = []
+    members: list[dict[str, Any]] = []
     for index, (envelope, canonical, leaf) in enumerate(
         zip(envelopes, signed, leaves, strict=True)
     ):
@@ -264,7 +264,7 @@ def batch_vector() -> dict[str, Any]:
                 "chain_hash": leaf.hex(),
             }
         )
-    wrong_place = members[1]["proof"].replace("1:3:", "0:3:", 1)
+    wrong_place = str(members[1]["proof"]).replace("1:3:", "0:3:", 1)
     return {
         "description": "three dispute.reported envelopes of one stream (seq 1-3) signed as one "
         "batch: each envelope's `prev` is the leaf hash of the one before; each verifies alone "

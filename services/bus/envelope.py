@@ -10,6 +10,7 @@ a stream has `prev` = GENESIS.
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -33,7 +34,7 @@ from contracts.keys import sign
 from contracts.merkle import (
     BadProof,
     batch_message,
-    inclusion_path,
+    inclusion_paths,
     leaf_hash,
     root,
     root_from_path,
@@ -256,28 +257,38 @@ def seal(unsigned: dict[str, Any], key: Ed25519PrivateKey) -> Envelope:
     return Envelope._build(document, signed[:at] + member + signed[at:])
 
 
-def seal_batch(unsigned: list[dict[str, Any]], key: Ed25519PrivateKey) -> list[Envelope]:
-    """Sign envelope objects (each without `signature` and `proof`) with one signature over
-    their Merkle root; each envelope gets its inclusion proof. Their `prev` must already chain
-    by leaf hash (`batch_chain_hash`)."""
-    documents = [{k: v for k, v in u.items() if v is not None} for u in unsigned]
-    signed = [signing_bytes(d) for d in documents]
-    leaves = [leaf_hash(s) for s in signed]
+@dataclass(frozen=True)
+class Unsigned:
+    """An envelope object not yet signed (absent attributes left out), with its signed bytes."""
+
+    document: dict[str, Any]
+    signed: bytes
+
+    @classmethod
+    def of(cls, unsigned: dict[str, Any]) -> "Unsigned":
+        document = {k: v for k, v in unsigned.items() if v is not None}
+        return cls(document, signing_bytes(document))
+
+    def batch_chain_hash(self) -> str:
+        """The chain hash it will have once batch-signed: its Merkle leaf hash (hex)."""
+        return leaf_hash(self.signed).hex()
+
+
+def seal_batch(batch: list[Unsigned], key: Ed25519PrivateKey) -> list[Envelope]:
+    """Sign envelopes with one signature over their Merkle root, each given its inclusion
+    proof. Their `prev` must already chain by `batch_chain_hash`."""
+    leaves = [leaf_hash(u.signed) for u in batch]
     size = len(leaves)
     signature = b64encode(sign(key, batch_message(size, root(leaves))))
     envelopes = []
-    for index, (document, plain) in enumerate(zip(documents, signed, strict=True)):
-        path = b"".join(inclusion_path(leaves, index))
-        document["proof"] = f"{index}:{size}:{b64encode(path)}"
-        document["signature"] = signature
-        envelopes.append(Envelope._build(document, _with_members(plain, document)))
+    for index, (unsigned, hashes) in enumerate(zip(batch, inclusion_paths(leaves), strict=True)):
+        path = b"".join(hashes)
+        document = unsigned.document | {
+            "proof": f"{index}:{size}:{b64encode(path)}",
+            "signature": signature,
+        }
+        envelopes.append(Envelope._build(document, _with_members(unsigned.signed, document)))
     return envelopes
-
-
-def batch_chain_hash(unsigned: dict[str, Any]) -> str:
-    """The chain hash an envelope will have once batch-signed: its Merkle leaf hash."""
-    document = {k: v for k, v in unsigned.items() if v is not None}
-    return leaf_hash(signing_bytes(document)).hex()
 
 
 def _with_members(signed: bytes, document: dict[str, Any]) -> bytes | None:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.agreement import Agreement, HandlingCode
 from contracts.events.base import EventData
 from services.bus.compose import Addressing, Signer, draft
-from services.bus.envelope import GENESIS, Envelope, batch_chain_hash, seal, seal_batch
+from services.bus.envelope import GENESIS, Envelope, Unsigned, seal, seal_batch
 from services.bus.handlers import NotApplicable
 from services.store.database import insert_if_absent
 from services.store.tables import outbound_streams, outbox
@@ -73,7 +73,7 @@ async def enqueue_many(
     heads = {r: await _lock_stream(conn, r) for r in dict.fromkeys(o.recipient for o in outgoing)}
     counts = Counter(o.recipient for o in outgoing)
     batches = agreement.batch_signing
-    drafts: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    drafts: dict[str, list[tuple[int, Unsigned]]] = defaultdict(list)
     envelopes: dict[int, Envelope] = {}
     for position, item in enumerate(outgoing):
         seq, prev = heads[item.recipient]
@@ -88,8 +88,9 @@ async def enqueue_many(
         )
         document = draft(agreement, signer, item.event, to, now)
         if batches is not None and counts[item.recipient] > 1:
-            drafts[item.recipient].append((position, document))
-            heads[item.recipient] = (to.seq, batch_chain_hash(document))
+            unsigned = Unsigned.of(document)
+            drafts[item.recipient].append((position, unsigned))
+            heads[item.recipient] = (to.seq, unsigned.batch_chain_hash())
         else:
             envelopes[position] = seal(document, signer.key)
             heads[item.recipient] = (to.seq, envelopes[position].chain_hash())
@@ -97,7 +98,7 @@ async def enqueue_many(
         assert batches is not None
         for start in range(0, len(batch), batches.max_envelopes):
             chunk = batch[start : start + batches.max_envelopes]
-            signed = seal_batch([document for _, document in chunk], signer.key)
+            signed = seal_batch([unsigned for _, unsigned in chunk], signer.key)
             envelopes.update(zip((position for position, _ in chunk), signed, strict=True))
     ordered = [envelopes[position] for position in range(len(outgoing))]
     await conn.execute(outbox.insert(), [_row(e, now) for e in ordered])

@@ -14,6 +14,7 @@ from contracts.merkle import (
     BadProof,
     batch_message,
     inclusion_path,
+    inclusion_paths,
     leaf_hash,
     root,
     root_from_path,
@@ -22,7 +23,7 @@ from services.bus.compose import Addressing, draft
 from services.bus.envelope import (
     GENESIS,
     Envelope,
-    batch_chain_hash,
+    Unsigned,
     parse_proof,
     seal_batch,
 )
@@ -53,6 +54,7 @@ def test_every_leaf_proves_its_way_to_the_root(size: int, data: st.DataObject) -
     leaves = _leaves(size)
     index = data.draw(st.integers(min_value=0, max_value=size - 1))
     path = inclusion_path(leaves, index)
+    assert inclusion_paths(leaves)[index] == path
     assert root(leaves) == _reference_root(leaves)
     assert root_from_path(leaves[index], index, size, path) == root(leaves)
 
@@ -95,8 +97,9 @@ def _batch(exchange: Exchange, count: int, first_seq: int = 1) -> list[Envelope]
             recipient=exchange.qianfeng.id, subject=f"DL-{n}", seq=first_seq + n, prev=prev
         )
         document = draft(agreement, signer, seed_dispute(dispute_id=f"DL-2022-{n:04d}"), to, NOW)
-        prev = batch_chain_hash(document)
-        documents.append(document)
+        unsigned = Unsigned.of(document)
+        prev = unsigned.batch_chain_hash()
+        documents.append(unsigned)
     return seal_batch(documents, signer.key)
 
 
