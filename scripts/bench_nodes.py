@@ -3,6 +3,7 @@ resident memory (/proc) and their SQLite stores (read-only, so the nodes' writer
 """
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -101,6 +102,44 @@ class NodeProcess:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used so far, all its threads (/proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+class CpuWatch:
+    """CPU seconds each named process spends between enter and exit; a process that is not
+    running at either end is left out."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        self.pids = {name: pid for name, pid in pids.items() if pid is not None}
+        self.used: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        found = {}
+        for name, pid in self.pids.items():
+            try:
+                found[name] = cpu_s(pid)
+            except OSError:
+                continue
+        return found
+
+    def __enter__(self) -> "CpuWatch":
+        self._start = self._now()
+        return self
+
+    def started(self, name: str, pid: int) -> None:
+        """Count a process that started after enter, from its start."""
+        self.pids[name] = pid
+        self._start[name] = 0.0
+
+    def __exit__(self, *exc: object) -> None:
+        end = self._now()
+        self.used = {n: end[n] - self._start[n] for n in end if n in self._start}
 
 
 class MemoryWatch:

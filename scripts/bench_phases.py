@@ -14,6 +14,7 @@ from typing import Any
 import nats
 
 from scripts.bench_nodes import (
+    CpuWatch,
     MemoryWatch,
     NodeProcess,
     applied_at,
@@ -50,16 +51,25 @@ class Bench:
     def nodes(self) -> list[NodeProcess]:
         return [self.sender, self.receiver]
 
+    def _processes(self) -> dict[str, int | None]:
+        """The bench's processes by name: both nodes and both nats-servers."""
+        servers = {
+            f"nats-server {s.name}": s.process.pid if s.process else None
+            for s in self.regions.servers
+        }
+        nodes = {n.settings.jurisdiction: n.pid if n.process else None for n in self.nodes}
+        return nodes | servers
+
     def _send(self, count: int, batch: int, **extra: Any) -> dict[str, Any]:
         command = {"send": count, "batch": batch, "first": self.sent} | extra
-        with MemoryWatch(self.nodes) as watch:
+        with MemoryWatch(self.nodes) as watch, CpuWatch(self._processes()) as cpu:
             answer = self.sender.command(command)
             self.sent += count
             wait_for(self._delivered, 600, "delivery")
         ended = time.time()
         for name, peak in watch.peak.items():
             self.load_peak[name] = max(self.load_peak.get(name, 0.0), peak)
-        return answer | {"delivered": ended}
+        return answer | {"delivered": ended, "cpu": per_event_ms(cpu.used, count)}
 
     def _delivered(self) -> bool:
         """Whether Qianfeng has committed every event sent so far (Dalang sends it nothing else)."""
@@ -76,6 +86,7 @@ class Bench:
         answer = self._send(events, BATCH)
         seconds = answer["delivered"] - answer["started"]
         return {
+            "e2e_cpu_ms_per_event_by_process": answer["cpu"],
             "e2e_events": events,
             "e2e_s": seconds,
             "e2e_events_per_s": events / seconds,
@@ -90,6 +101,7 @@ class Bench:
         delays = sorted((committed[i] - accepted[i]) * 1000 for i in accepted)
         cuts = statistics.quantiles(delays, n=100, method="inclusive")
         return {
+            "latency_cpu_ms_per_event_by_process": answer["cpu"],
             "latency_rate_per_s": rate,
             "latency_events": events,
             "latency_achieved_per_s": events / (answer["ended"] - answer["started"]),
@@ -108,14 +120,16 @@ class Bench:
         self.sent += events
         wait_for(lambda: pending_outbox(self.sender.store) == 0, 600, "the outbox published")
         asyncio.run(_wait_inbound(self.regions, self.sent))
-        with MemoryWatch([self.receiver]) as watch:
+        with MemoryWatch([self.receiver]) as watch, CpuWatch(self._processes()) as cpu:
             started = time.perf_counter()
             startup = self.receiver.start()
+            cpu.started(self.receiver.settings.jurisdiction, self.receiver.pid)
             wait_for(self._delivered, 600, "the backlog")
             seconds = time.perf_counter() - started
         name = self.receiver.settings.jurisdiction
         self.load_peak[name] = max(self.load_peak.get(name, 0.0), watch.peak[name])
         return {
+            "backlog_cpu_ms_per_event_by_process": per_event_ms(cpu.used, events),
             "backlog_events": events,
             "backlog_s": seconds,
             f"backlog_{short(events)}_s": seconds,
@@ -137,6 +151,12 @@ class Bench:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+
+
+def per_event_ms(used: dict[str, float], events: int) -> dict[str, float]:
+    """CPU milliseconds per event of each process, and their total."""
+    figures = {name: round(seconds * 1000 / events, 3) for name, seconds in used.items()}
+    return figures | {"total": round(sum(figures.values()), 3)}
 
 
 async def _wait_inbound(regions: TwoRegions, count: int, timeout: float = 600) -> None:
