@@ -1,6 +1,7 @@
 """Canonical bytes (RFC 8785, JSON Canonicalization Scheme), hashes and base64 helpers."""
 
 import base64
+import binascii
 import hashlib
 import json
 from typing import Any
@@ -76,7 +77,8 @@ def b64decode(text: str) -> bytes:
     Canonical: the text is exactly what b64encode gives for the bytes. A lenient decoder also
     accepts non-zero padding bits, so one value would have several spellings (and hashes).
     """
-    data = base64.b64decode(text.encode("ascii"), validate=True)
-    if b64encode(data) != text:
+    ascii_text = text.encode("ascii")
+    data = binascii.a2b_base64(ascii_text, strict_mode=True)
+    if binascii.b2a_base64(data, newline=False) != ascii_text:
         raise ValueError("not canonical base64: non-zero padding bits or missing padding")
     return data
