@@ -6,11 +6,13 @@ key; each personal field's JSON value (RFC 8785 bytes) is encrypted with a fresh
 the associated data `<event id>|<concrete field path>`, and replaced by `pd1:<base64(nonce||ct)>`.
 """
 
+import functools
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -20,12 +22,121 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from contracts.canonical import b64decode, b64encode, canonical_bytes
 from contracts.errors import DecryptionFailed, PersonalDataInClear
-from contracts.keys import public_raw
 from services.bus.envelope import json_number
+from services.bus.sealing_keys import SealingKey, agree
 
 INFO = b"fengqiao personal-data v1"
 PREFIX = "pd1:"
 MASK = "***"
+
+Key = str | int
+Container = dict[str, Any] | list[Any]
+Segments = tuple[tuple[str, bool], ...]
+
+# A string with none of these is its own RFC 8785 form between quotes: nothing is escaped, and
+# without lone surrogates it encodes to UTF-8.
+_UNESCAPED_STRING = re.compile(r'[^"\\\x00-\x1f\ud800-\udfff]*')
+# A JSON text that is one string with no escape and no control character: its value is the
+# bytes between the quotes (decoded as json.loads decodes bytes: UTF-8, surrogates passed).
+_UNESCAPED_JSON_STRING = re.compile(rb'"[^"\\\x00-\x1f]*"')
+
+
+class Field(NamedTuple):
+    """A personal field found in data: its concrete path, its container and key there, and the
+    keys that lead from the data to that container."""
+
+    path: str
+    container: Container
+    key: Key
+    route: tuple[Key, ...]
+
+    @property
+    def value(self) -> Any:
+        """The field's value where it was found."""
+        return self.container[self.key]  # type: ignore[index]
+
+
+def locate(data: dict[str, Any], pattern: str) -> Iterator[tuple[str, Container, Key]]:
+    """Every (concrete path, container, key) matched by `pattern` (`a.b`, `parties[].id_number`)."""
+    for found in _find(data, pattern):
+        yield found.path, found.container, found.key
+
+
+def find_fields(data: dict[str, Any], patterns: list[str]) -> list[Field]:
+    """Every personal field of `data`, pattern by pattern, in one walk each (data unchanged)."""
+    return [found for pattern in patterns for found in _find(data, pattern)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _segments(pattern: str) -> Segments:
+    """A pattern's (member name, each element) segments; agreements name few, so they are kept."""
+    return tuple((part.removesuffix("[]"), part.endswith("[]")) for part in pattern.split("."))
+
+
+def _find(data: dict[str, Any], pattern: str) -> list[Field]:
+    found: list[Field] = []
+    _walk(data, _segments(pattern), 0, "", (), found)
+    return found
+
+
+def _walk(
+    node: Any, segments: Segments, at: int, prefix: str, route: tuple[Key, ...], out: list[Field]
+) -> None:
+    if not isinstance(node, dict):
+        return
+    name, each = segments[at]
+    value = node.get(name)
+    if value is None:
+        return
+    here = prefix + name
+    last = at + 1 == len(segments)
+    if not each:
+        if last:
+            out.append(Field(here, node, name, route))
+        else:
+            _walk(value, segments, at + 1, here + ".", (*route, name), out)
+        return
+    if not isinstance(value, list):
+        return
+    inner = (*route, name)
+    for i, item in enumerate(value):
+        if not last:
+            _walk(item, segments, at + 1, f"{here}.{i}.", (*inner, i), out)
+        elif item is not None:
+            out.append(Field(f"{here}.{i}", value, i, inner))
+
+
+def _put(root: dict[str, Any], found: Field, value: Any, copies: dict[int, Container]) -> Any:
+    """`root` with `value` at `found`, copying only the containers on its way (once each).
+
+    `copies` holds the containers copied so far (by id, kept alive so that no id is reused);
+    the containers of `root` itself are never changed.
+    """
+    if id(root) not in copies:
+        root = dict(root)
+        copies[id(root)] = root
+    node: Any = root
+    for step in found.route:
+        child = node[step]
+        if id(child) not in copies:
+            child = dict(child) if isinstance(child, dict) else list(child)
+            copies[id(child)] = child
+            node[step] = child
+        node = child
+    node[found.key] = value
+    return root
+
+
+def _rewrite(
+    data: dict[str, Any], patterns: list[str], change: Callable[[str, Any], Any]
+) -> dict[str, Any]:
+    """A copy of `data` with each personal field changed, pattern after pattern (a pattern sees
+    what the ones before it changed); containers off the fields' ways are shared, not copied."""
+    result, copies = data, dict[int, Container]()  # see _put
+    for pattern in patterns:
+        for found in _find(result, pattern):
+            result = _put(result, found, change(found.path, found.value), copies)
+    return result
 
 
 def _content_key(shared: bytes, event_id: str) -> AESGCM:
@@ -38,60 +149,39 @@ def _aad(event_id: str, path: str) -> bytes:
     return f"{event_id}|{path}".encode()
 
 
-def locate(
-    data: dict[str, Any], pattern: str
-) -> Iterator[tuple[str, dict[str, Any] | list[Any], str | int]]:
-    """Every (concrete path, container, key) matched by `pattern` (`a.b`, `parties[].id_number`)."""
-
-    def walk(node: Any, parts: list[str], prefix: str) -> Iterator[tuple[str, Any, Any]]:
-        name, rest = parts[0], parts[1:]
-        each = name.endswith("[]")
-        name = name.removesuffix("[]")
-        if not isinstance(node, dict) or node.get(name) is None:
-            return
-        here = f"{prefix}{name}"
-        if each:
-            items = node[name]
-            if not isinstance(items, list):
-                return
-            for i, item in enumerate(items):
-                if rest:
-                    yield from walk(item, rest, f"{here}.{i}.")
-                elif item is not None:
-                    yield f"{here}.{i}", items, i
-        elif rest:
-            yield from walk(node[name], rest, f"{here}.")
-        else:
-            yield here, node, name
-
-    yield from walk(data, pattern.split("."), "")
+def plaintext_bytes(value: Any) -> bytes:
+    """The canonical bytes of a field's value; a string that needs no escape is not serialised."""
+    if type(value) is str and _UNESCAPED_STRING.fullmatch(value):
+        return b'"' + value.encode() + b'"'
+    return canonical_bytes(value)
 
 
-def _transform(
-    data: dict[str, Any], patterns: list[str], change: Callable[[str, Any], Any]
-) -> dict[str, Any]:
-    copy: dict[str, Any] = _deep_copy(data)
-    for pattern in patterns:
-        for path, container, key in list(locate(copy, pattern)):
-            container[key] = change(path, container[key])  # type: ignore[index]
-    return copy
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
+def plaintext_value(plaintext: bytes) -> Any:
+    """The JSON value of an opened field (as json.loads reads it: numbers as RFC 8785 does);
+    a string with no escape is read without the JSON parser."""
+    if _UNESCAPED_JSON_STRING.fullmatch(plaintext):
+        return plaintext[1:-1].decode("utf-8", "surrogatepass")
+    return json.loads(plaintext, parse_int=json_number)
 
 
 def seal_fields(
-    data: dict[str, Any], patterns: list[str], event_id: str, recipient: X25519PublicKey
+    data: dict[str, Any],
+    patterns: list[str],
+    event_id: str,
+    recipient: X25519PublicKey,
 ) -> tuple[dict[str, Any], str | None]:
     """Encrypt the personal fields of `data`; returns the sealed data and `pdepk` (None if none)."""
-    return _seal(
-        data, patterns, event_id, recipient, X25519PrivateKey.generate, lambda _path: os.urandom(12)
+    return _sealed(
+        data,
+        patterns,
+        event_id,
+        lambda: SealingKey.agree(X25519PrivateKey.generate(), recipient),
+        _fresh_nonce,
     )
+
+
+def _fresh_nonce(_path: str) -> bytes:
+    return os.urandom(12)
 
 
 def _seal(
@@ -103,59 +193,60 @@ def _seal(
     nonce_for: Callable[[str], bytes],
 ) -> tuple[dict[str, Any], str | None]:
     """seal_fields with the ephemeral key and the nonces given: test vectors need them fixed."""
-    if not any(True for p in patterns for _ in locate(data, p)):
-        return data, None
-    ephemeral = ephemeral_key()
-    aes = _content_key(ephemeral.exchange(recipient), event_id)
-
-    def encrypt(path: str, value: Any) -> str:
-        nonce = nonce_for(path)
-        sealed = aes.encrypt(nonce, canonical_bytes(value), _aad(event_id, path))
-        return PREFIX + b64encode(nonce + sealed)
-
-    return _transform(data, patterns, encrypt), b64encode(public_raw(ephemeral))
+    return _sealed(
+        data, patterns, event_id, lambda: SealingKey.agree(ephemeral_key(), recipient), nonce_for
+    )
 
 
-Field = tuple[str, dict[str, Any] | list[Any], str | int]
-"""A personal field found in data: its concrete path, its container and its key there."""
-
-
-def personal_fields(
-    data: dict[str, Any], patterns: list[str]
-) -> tuple[dict[str, Any], list[Field]]:
-    """A deep copy of `data` and every personal field in that copy, found in one walk."""
-    copy: dict[str, Any] = _deep_copy(data)
-    return copy, [found for pattern in patterns for found in locate(copy, pattern)]
+def _sealed(
+    data: dict[str, Any],
+    patterns: list[str],
+    event_id: str,
+    key_for: Callable[[], SealingKey],
+    nonce_for: Callable[[str], bytes],
+) -> tuple[dict[str, Any], str | None]:
+    """Sealed data and pdepk; the key is taken at the first personal field (none, none taken)."""
+    result, copies = data, dict[int, Container]()  # see _put
+    key, aes = None, None
+    for pattern in patterns:  # one after the other, as _rewrite
+        for found in _find(result, pattern):
+            if key is None or aes is None:
+                key = key_for()
+                aes = _content_key(key.shared, event_id)
+            nonce = nonce_for(found.path)
+            sealed = aes.encrypt(nonce, plaintext_bytes(found.value), _aad(event_id, found.path))
+            result = _put(result, found, PREFIX + b64encode(nonce + sealed), copies)
+    return result, None if key is None else key.pdepk
 
 
 def open_fields(
     data: dict[str, Any], patterns: list[str], event_id: str, pdepk: str, own: X25519PrivateKey
 ) -> dict[str, Any]:
     """Decrypt the personal fields sealed to `own`; raises DecryptionFailed on any tampering."""
-    copy, fields = personal_fields(data, patterns)
-    open_in_place(fields, event_id, pdepk, own)
-    return copy
-
-
-def open_in_place(fields: list[Field], event_id: str, pdepk: str, own: X25519PrivateKey) -> None:
-    """Decrypt each of `fields` where it stands (in a copy from personal_fields)."""
+    fields = find_fields(data, patterns)
     if not fields:
-        return
-    try:
-        shared = own.exchange(X25519PublicKey.from_public_bytes(b64decode(pdepk)))
-    except ValueError as exc:
-        raise DecryptionFailed(f"pdepk is not an X25519 public key: {exc}") from exc
+        return data
+    return open_found(data, fields, event_id, agree(own, pdepk))
+
+
+def open_found(
+    data: dict[str, Any], fields: list[Field], event_id: str, shared: bytes
+) -> dict[str, Any]:
+    """A copy of `data` with each of `fields` (found in it by find_fields) decrypted."""
     aes = _content_key(shared, event_id)
-    for path, container, key in fields:
-        value = container[key]  # type: ignore[index]
+    result, copies = data, dict[int, Container]()  # see _put
+    for found in fields:
+        value = found.value
         if not is_sealed(value):
-            raise PersonalDataInClear(f"personal field {path} travels unencrypted")
+            raise PersonalDataInClear(f"personal field {found.path} travels unencrypted")
         try:
-            blob = b64decode(value.removeprefix(PREFIX))
-            plaintext = aes.decrypt(blob[:12], blob[12:], _aad(event_id, path))
-            container[key] = json.loads(plaintext, parse_int=json_number)  # type: ignore[index]
+            blob = b64decode(value[len(PREFIX) :])
+            plaintext = aes.decrypt(blob[:12], blob[12:], _aad(event_id, found.path))
+            opened = plaintext_value(plaintext)
         except (ValueError, InvalidTag, RecursionError) as exc:
-            raise DecryptionFailed(f"personal field {path} does not decrypt") from exc
+            raise DecryptionFailed(f"personal field {found.path} does not decrypt") from exc
+        result = _put(result, found, opened, copies)
+    return result
 
 
 def is_sealed(value: Any) -> bool:
@@ -165,4 +256,4 @@ def is_sealed(value: Any) -> bool:
 
 def mask_fields(data: dict[str, Any], patterns: list[str]) -> dict[str, Any]:
     """A copy of `data` with every personal field replaced by MASK, for logs."""
-    return _transform(data, patterns, lambda _path, _value: MASK)
+    return _rewrite(data, patterns, lambda _path, _value: MASK)

@@ -38,7 +38,8 @@ from contracts.keys import signature_valid
 from contracts.merkle import BadProof
 from contracts.registry import ContractRegistry, parse_schema_uri
 from services.bus.envelope import GENESIS, Envelope
-from services.bus.personal_data import is_sealed, open_in_place, personal_fields
+from services.bus.personal_data import find_fields, is_sealed, open_found
+from services.bus.sealing_keys import agree
 
 DEFAULT_MAX_BYTES = 512 * 1024
 DEFAULT_MAX_SKEW = timedelta(minutes=5)
@@ -204,10 +205,10 @@ class Verifier:
         patterns = agreement.personal_fields(envelope.type)
         if not patterns:
             return envelope.data
-        data, fields = personal_fields(envelope.data, patterns)
+        fields = find_fields(envelope.data, patterns)
         if not fields:
             return envelope.data
-        in_clear = [path for path, container, key in fields if not is_sealed(container[key])]  # type: ignore[index]
+        in_clear = [found.path for found in fields if not is_sealed(found.value)]
         if in_clear:
             raise PersonalDataInClear(f"personal fields travel unencrypted: {', '.join(in_clear)}")
         if envelope.pdepk is None:
@@ -215,8 +216,7 @@ class Verifier:
         own = self.encryption_keys.get(envelope.pdkid or "")
         if own is None:
             raise DecryptionFailed(f"no private key here for {envelope.pdkid}")
-        open_in_place(fields, envelope.id, envelope.pdepk, own)
-        return data
+        return open_found(envelope.data, fields, envelope.id, agree(own, envelope.pdepk))
 
 
 def check_position(envelope: Envelope, position: StreamPosition) -> None:
