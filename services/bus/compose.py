@@ -13,6 +13,7 @@ from contracts.keys import x25519_public
 from contracts.registry import schema_uri
 from services.bus.envelope import Envelope, format_time, new_event_id, seal
 from services.bus.personal_data import seal_fields
+from services.bus.sealing_keys import SealingKeys
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,10 @@ def compose(
     to: Addressing,
     now: datetime,
     event_id: str | None = None,
+    sealing: SealingKeys | None = None,
 ) -> Envelope:
     """Seal personal fields to the recipient, sign, and return the envelope."""
-    return seal(draft(agreement, signer, event, to, now, event_id), signer.key)
+    return seal(draft(agreement, signer, event, to, now, event_id, sealing), signer.key)
 
 
 def draft(
@@ -66,8 +68,13 @@ def draft(
     to: Addressing,
     now: datetime,
     event_id: str | None = None,
+    sealing: SealingKeys | None = None,
 ) -> dict[str, Any]:
-    """The envelope object, personal fields sealed to the recipient, not yet signed."""
+    """The envelope object, personal fields sealed to the recipient, not yet signed.
+
+    `sealing` holds the ephemeral keys of the envelopes composed together with this one (one
+    enqueue_many); without it the envelope gets an ephemeral key of its own.
+    """
     check_permitted(agreement, signer.jurisdiction, to.recipient, event)
     flow = agreement.flow(event.event_type)
     assert flow is not None
@@ -79,7 +86,7 @@ def draft(
         enc = agreement.current_key(to.recipient, "enc", now)
         if enc is None:
             raise UnknownKey(f"{to.recipient} has no encryption key valid now")
-        data, pdepk = seal_fields(data, patterns, event_id, x25519_public(enc.raw))
+        data, pdepk = seal_fields(data, patterns, event_id, x25519_public(enc.raw), sealing)
         pdkid = enc.kid if pdepk else None
     return {
         "specversion": "1.0",

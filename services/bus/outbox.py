@@ -19,6 +19,7 @@ from contracts.events.base import EventData
 from services.bus.compose import Addressing, Signer, draft
 from services.bus.envelope import GENESIS, Envelope, Unsigned, seal, seal_batch
 from services.bus.handlers import NotApplicable
+from services.bus.sealing_keys import SealingKeys
 from services.store.database import insert_if_absent
 from services.store.tables import outbound_streams, outbox
 
@@ -68,13 +69,15 @@ async def enqueue_many(
 
     Where the agreement provides for batch signatures, the envelopes of one call to one
     recipient (if more than one) are signed in batches of its `max_envelopes`: one signature per
-    batch, each envelope with its inclusion proof; otherwise each is signed alone.
+    batch, each envelope with its inclusion proof; otherwise each is signed alone. The envelopes
+    to one recipient share one ephemeral sealing key (per 1,024), never another's.
     """
     heads = {r: await _lock_stream(conn, r) for r in dict.fromkeys(o.recipient for o in outgoing)}
     counts = Counter(o.recipient for o in outgoing)
     batches = agreement.batch_signing
     drafts: dict[str, list[tuple[int, Unsigned]]] = defaultdict(list)
     envelopes: dict[int, Envelope] = {}
+    sealing = SealingKeys()
     for position, item in enumerate(outgoing):
         seq, prev = heads[item.recipient]
         to = Addressing(
@@ -86,7 +89,7 @@ async def enqueue_many(
             causation=item.causation,
             handling=item.handling,
         )
-        document = draft(agreement, signer, item.event, to, now)
+        document = draft(agreement, signer, item.event, to, now, sealing=sealing)
         if batches is not None and counts[item.recipient] > 1:
             unsigned = Unsigned.of(document)
             drafts[item.recipient].append((position, unsigned))

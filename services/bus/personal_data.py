@@ -1,9 +1,11 @@
 """Personal data sealed to the recipient: X25519 + HKDF-SHA256 + AES-256-GCM, field by field.
 
-One ephemeral X25519 key per envelope (`pdepk`) agrees a secret with the recipient's encryption
-key (`pdkid`); HKDF-SHA256 (salt: the 16 bytes of the event id, info: INFO) derives one AES-256
-key; each personal field's JSON value (RFC 8785 bytes) is encrypted with a fresh 12-byte nonce and
-the associated data `<event id>|<concrete field path>`, and replaced by `pd1:<base64(nonce||ct)>`.
+An ephemeral X25519 key (`pdepk`) agrees a secret with the recipient's encryption key (`pdkid`);
+the envelopes a sender composes together to one recipient may share it (sealing_keys.py).
+HKDF-SHA256 (salt: the 16 bytes of the event id, info: INFO) derives one AES-256 key per
+envelope; each personal field's JSON value (RFC 8785 bytes) is encrypted with a fresh 12-byte
+nonce and the associated data `<event id>|<concrete field path>`, and replaced by
+`pd1:<base64(nonce||ct)>`.
 """
 
 import functools
@@ -23,7 +25,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from contracts.canonical import b64decode, b64encode, canonical_bytes
 from contracts.errors import DecryptionFailed, PersonalDataInClear
 from services.bus.envelope import json_number
-from services.bus.sealing_keys import SealingKey, agree
+from services.bus.sealing_keys import SealingKey, SealingKeys, agree
 
 INFO = b"fengqiao personal-data v1"
 PREFIX = "pd1:"
@@ -169,15 +171,15 @@ def seal_fields(
     patterns: list[str],
     event_id: str,
     recipient: X25519PublicKey,
+    keys: SealingKeys | None = None,
 ) -> tuple[dict[str, Any], str | None]:
-    """Encrypt the personal fields of `data`; returns the sealed data and `pdepk` (None if none)."""
-    return _sealed(
-        data,
-        patterns,
-        event_id,
-        lambda: SealingKey.agree(X25519PrivateKey.generate(), recipient),
-        _fresh_nonce,
-    )
+    """Encrypt the personal fields of `data`; returns the sealed data and `pdepk` (None if none).
+
+    The ephemeral key is taken from `keys` (those of the envelopes composed together), or is
+    fresh when none are given.
+    """
+    sealing = SealingKeys() if keys is None else keys
+    return _sealed(data, patterns, event_id, lambda: sealing.take(recipient), _fresh_nonce)
 
 
 def _fresh_nonce(_path: str) -> bytes:

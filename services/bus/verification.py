@@ -5,7 +5,7 @@ event or one typed rejection comes out. The order of the checks is part of the p
 """
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,7 +39,7 @@ from contracts.merkle import BadProof
 from contracts.registry import ContractRegistry, parse_schema_uri
 from services.bus.envelope import GENESIS, Envelope
 from services.bus.personal_data import find_fields, is_sealed, open_found
-from services.bus.sealing_keys import agree
+from services.bus.sealing_keys import SharedSecrets
 
 DEFAULT_MAX_BYTES = 512 * 1024
 DEFAULT_MAX_SKEW = timedelta(minutes=5)
@@ -89,6 +89,10 @@ class Verifier:
     encryption_keys: dict[str, X25519PrivateKey]
     max_bytes: int = DEFAULT_MAX_BYTES
     max_skew: timedelta = DEFAULT_MAX_SKEW
+    # The envelopes a sender composed together share one pdepk: one X25519 exchange opens them.
+    shared_secrets: SharedSecrets = field(
+        default_factory=SharedSecrets, init=False, repr=False, compare=False
+    )
 
     def verify(
         self, raw: bytes, now: datetime, position: StreamPosition | None = None
@@ -216,7 +220,8 @@ class Verifier:
         own = self.encryption_keys.get(envelope.pdkid or "")
         if own is None:
             raise DecryptionFailed(f"no private key here for {envelope.pdkid}")
-        return open_found(envelope.data, fields, envelope.id, agree(own, envelope.pdepk))
+        shared = self.shared_secrets.agree(envelope.pdkid or "", envelope.pdepk, own)
+        return open_found(envelope.data, fields, envelope.id, shared)
 
 
 def check_position(envelope: Envelope, position: StreamPosition) -> None:

@@ -10,7 +10,14 @@ from contracts.events.disputes import DisputeReportedV1
 from contracts.registry import ContractRegistry
 from services.bus.handlers import NotApplicable
 from services.bus.inbox import Inbox, Outcome
-from services.bus.outbox import Outgoing, ReceiptMismatch, apply_receipt, enqueue, pending
+from services.bus.outbox import (
+    Outgoing,
+    ReceiptMismatch,
+    apply_receipt,
+    enqueue,
+    enqueue_many,
+    pending,
+)
 from services.bus.verification import Verifier
 from services.store.database import Database
 from services.store.tables import inbound_streams, outbox, quarantine
@@ -123,6 +130,36 @@ async def test_outbox_assigns_gap_free_seqs_and_chains_each_envelope_to_the_prev
     assert envelopes[0].prev == GENESIS
     assert envelopes[1].prev == envelopes[0].chain_hash()
     assert envelopes[2].prev == envelopes[1].chain_hash()
+
+
+async def test_envelopes_enqueued_together_to_one_recipient_share_a_pdepk_and_open_alone(store):
+    huaying = Bureau("guangan-huaying")
+    parties = [DALANG, QIANFENG, huaying]
+    loaded = sign_document(
+        agreement_document(
+            parties,
+            [flow("dispute.reported", parties)],
+            {"dispute.reported": ["parties[].id_number"]},
+        ),
+        parties,
+    )
+    batch = [Outgoing(_dispute(n), QIANFENG.id, f"DL-{n:05d}") for n in range(3)]
+    batch.insert(1, Outgoing(_dispute(9), huaying.id, "DL-00009"))
+    async with store.transaction() as conn:
+        together = await enqueue_many(conn, loaded.agreement, DALANG.signer, batch, NOW)
+        alone = await enqueue(conn, loaded.agreement, DALANG.signer, batch[0], NOW)
+    to_qianfeng = [e for e in together if e.recipient == QIANFENG.id]
+    assert len(to_qianfeng) == 3 and len({e.pdepk for e in to_qianfeng}) == 1
+    assert together[1].pdepk != to_qianfeng[0].pdepk != alone.pdepk
+    for envelope in reversed(to_qianfeng):  # each alone, by a verifier that met none before
+        verifier = Verifier(
+            QIANFENG.id,
+            AgreementBook([loaded]),
+            ContractRegistry([DisputeReportedV1]),
+            {QIANFENG.enc_kid: QIANFENG.enc},
+        )
+        opened = verifier.verify(envelope.wire_bytes(), NOW).event.model_dump()
+        assert opened["parties"][0]["id_number"] == "511602197001010015"
 
 
 async def test_rolled_back_transaction_leaves_no_event_and_no_seq_used(store):
