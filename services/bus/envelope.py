@@ -111,6 +111,7 @@ class Envelope(BaseModel):
     _document: dict[str, Any] = PrivateAttr(default_factory=dict)
     _wire: bytes = PrivateAttr(default=b"")
     _hash: str = PrivateAttr(default="")
+    _signed: bytes = PrivateAttr(default=b"")
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "Envelope":
@@ -172,6 +173,11 @@ class Envelope(BaseModel):
         strings and numbers, so the last occurrence of each member is the envelope's own, not
         one nested in `data`.
         """
+        if not self._signed:
+            self._signed = self._cut_unsigned_members()
+        return self._signed
+
+    def _cut_unsigned_members(self) -> bytes:
         wire = self._wire
         for name, value in (("signature", self.signature), ("proof", self.proof)):
             if value is None:
