@@ -28,6 +28,7 @@ from nats.js.api import (
     StreamSource,
 )
 
+from services.bus.pull import PullFeed, PullRefused
 from services.bus.topology import (
     Partner,
     addressed_to,
@@ -285,8 +286,8 @@ class DurableConsumer:
     before that happens, so nothing is left unaccounted for.
     """
 
-    def __init__(self, subscription: Any, stream: str, name: str, max_deliver: int) -> None:
-        self._subscription = subscription
+    def __init__(self, feed: PullFeed, stream: str, name: str, max_deliver: int) -> None:
+        self._feed = feed
         self.stream = stream
         self.name = name
         self.max_deliver = max_deliver
@@ -314,14 +315,16 @@ class DurableConsumer:
             max_ack_pending=max_ack_pending,
             filter_subject=filter_subject,
         )
+        # nats-py 2.16 has no public accessor for a context's connection or API prefix.
+        feed = PullFeed(js._nc, f"{js._prefix}.CONSUMER.MSG.NEXT.{stream}.{name}")
         try:
             await js.add_consumer(stream, config)
-            subscription = await js.pull_subscribe_bind(durable=name, stream=stream)
+            await feed.open()
         except nats.js.errors.NotFoundError as missing:
             raise StreamMissing(f"{stream}: {missing.description}") from missing
         except nats.errors.Error as failed:
             raise JetStreamUnavailable(f"consumer {name} on {stream}: {failed}") from failed
-        return cls(subscription, stream, name, max_deliver)
+        return cls(feed, stream, name, max_deliver)
 
     async def fetch(self, batch: int = 100, timeout: float = 1.0) -> list[Delivery]:
         """Up to `batch` deliveries, as soon as one is there; [] if none came within `timeout`.
@@ -331,22 +334,19 @@ class DurableConsumer:
         the rest are asked for only as far as the server says they are already pending, which
         it answers at once.
         """
-        msgs = await self._pull(1, timeout)
+        msgs = await self._pull(1, timeout, wait=True)
         pending = msgs[-1].metadata.num_pending if msgs else 0
         if batch > 1 and pending:
-            msgs += await self._pull(min(batch - 1, pending), timeout)
+            msgs += await self._pull(min(batch - 1, pending), timeout, wait=False)
         return [self._delivery(msg) for msg in msgs]
 
-    async def _pull(self, batch: int, timeout: float) -> list[Msg]:
+    async def _pull(self, batch: int, timeout: float, *, wait: bool) -> list[Msg]:
         try:
-            msgs: list[Msg] = await self._subscription.fetch(batch, timeout=timeout)
-        except TimeoutError:  # nats-py raises both its own and asyncio's on an empty fetch
-            return []
-        except nats.errors.Error as failed:
+            return await self._feed.pull(batch, timeout, wait=wait)
+        except (nats.errors.Error, PullRefused) as failed:
             raise JetStreamUnavailable(
                 f"fetch from {self.stream}/{self.name}: {failed}"
             ) from failed
-        return msgs
 
     async def deliveries(self, batch: int = 100, idle: float = 1.0) -> AsyncIterator[Delivery]:
         """Deliveries one by one, for ever; waits `idle` seconds per empty poll."""
@@ -356,7 +356,7 @@ class DurableConsumer:
 
     async def close(self) -> None:
         """Stop pulling; the durable consumer and its position stay on the server."""
-        await self._subscription.unsubscribe()
+        await self._feed.close()
 
     def _delivery(self, msg: Msg) -> Delivery:
         meta = msg.metadata
