@@ -6,7 +6,6 @@ the leaf node. A broken link only delays delivery and both ends keep a copy. Nam
 services.bus.topology. Every function takes a JetStream context; none connects by itself.
 """
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from nats.js.api import (
     DeliverPolicy,
     DiscardPolicy,
     ExternalStream,
+    Header,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -28,6 +28,7 @@ from nats.js.api import (
     StreamSource,
 )
 
+from services.bus.pubacks import Message, PubAcks
 from services.bus.pull import PullFeed, PullRefused
 from services.bus.topology import (
     Partner,
@@ -205,36 +206,60 @@ async def publish(
 
 
 async def publish_batch(
-    js: JetStreamContext, outgoing: Sequence[Outgoing], *, timeout: float = 10.0
+    js: JetStreamContext,
+    outgoing: Sequence[Outgoing],
+    *,
+    timeout: float = 10.0,
+    acks: PubAcks | None = None,
 ) -> list[Published]:
     """Publish many events pipelined, in order; on any failure, publish the whole batch again.
 
     Resending is safe because each event carries its msg id: what had landed comes back as a
     duplicate. Raises the first failure once every PubAck has been answered or timed out.
+    `acks` is the publisher's PubAcks, kept open between batches; without, one is opened for
+    the call.
     """
-    futures: list[Any] = []
+    streams: dict[str, str] = {}  # by subject: a batch has a few, each checked once
+    messages = []
+    for event in outgoing:
+        stream = streams.get(event.subject)
+        if stream is None:
+            stream = streams[event.subject] = outbound_stream(sender_of(event.subject))
+        headers = {MSG_ID: event.msg_id, Header.EXPECTED_STREAM: stream}
+        messages.append((event.subject, event.payload, headers))
     try:
-        for event in outgoing:
-            headers = {MSG_ID: event.msg_id}
-            stream = outbound_stream(sender_of(event.subject))
-            futures.append(
-                await js.publish_async(event.subject, event.payload, stream=stream, headers=headers)
-            )
-        acks = await _gather_acks(futures, timeout)
+        if acks is not None:
+            answers = await acks.publish(messages, timeout)
+        else:
+            answers = await _publish_once(js, messages, timeout)
+        for answer in answers:
+            if isinstance(answer, nats.errors.Error):
+                raise answer
     except nats.errors.Error as failed:
-        for future in futures:
-            future.cancel()
         raise _publish_error(f"batch of {len(outgoing)}", failed) from failed
-    return [Published(stream=a.stream, seq=a.seq, duplicate=bool(a.duplicate)) for a in acks]
+    return [
+        Published(stream=a["stream"], seq=a["seq"], duplicate=bool(a.get("duplicate")))
+        for a in answers
+        if isinstance(a, dict)
+    ]
 
 
-async def _gather_acks(futures: list[Any], timeout: float) -> list[Any]:
-    _, pending = await asyncio.wait(futures, timeout=timeout)
-    for future in pending:
-        future.cancel()
-    if pending:
-        raise nats.errors.TimeoutError
-    return [future.result() for future in futures]
+async def _publish_once(
+    js: JetStreamContext, messages: list[Message], timeout: float
+) -> list[dict[str, Any] | nats.errors.Error]:
+    acks = await open_pubacks(js)
+    try:
+        return await acks.publish(messages, timeout)
+    finally:
+        await acks.close()
+
+
+async def open_pubacks(js: JetStreamContext) -> PubAcks:
+    """A PubAcks on `js`'s connection, subscribed: keep it for every batch a publisher sends."""
+    # nats-py 2.16 has no public accessor for a context's connection.
+    acks = PubAcks(js._nc)
+    await acks.open()
+    return acks
 
 
 def _publish_error(what: str, failed: nats.errors.Error) -> TransportError:
