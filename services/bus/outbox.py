@@ -163,10 +163,18 @@ async def apply_receipt(
             f"{recipient} receipts seq {up_to_seq} with head {chain_head[:12]}…, "
             f"ours is {(ours or 'absent')[:12]}…"
         )
+    # Everything up to the stream's delivered_seq was marked delivered when it was raised, in
+    # the same transaction: only what lies above it is read, not the stream's whole history.
+    delivered_seq = (
+        select(outbound_streams.c.delivered_seq)
+        .where(outbound_streams.c.recipient == recipient)
+        .scalar_subquery()
+    )
     result = await conn.execute(
         update(outbox)
         .where(
             outbox.c.recipient == recipient,
+            outbox.c.seq > delivered_seq,
             outbox.c.seq <= up_to_seq,
             outbox.c.status != "delivered",
         )
