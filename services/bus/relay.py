@@ -52,7 +52,7 @@ class Relay:
             self.acks = await open_pubacks(self.js)
         await publish_batch(self.js, outgoing, acks=self.acks)
         async with self.db.transaction() as conn:
-            await mark_published(conn, [r.event_id for r in rows], self.clock())
+            await mark_published(conn, rows, self.clock())
         return len(rows)
 
     async def run(self) -> None:
