@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.agreement import Agreement, HandlingCode
@@ -182,10 +182,11 @@ async def apply_receipt(
         )
     # Everything up to the stream's delivered_seq was marked delivered when it was raised, in
     # the same transaction: only what lies above it is read, not the stream's whole history.
-    delivered_seq = (
+    delivered_seq = func.coalesce(
         select(outbound_streams.c.delivered_seq)
         .where(outbound_streams.c.recipient == recipient)
-        .scalar_subquery()
+        .scalar_subquery(),
+        0,
     )
     result = await conn.execute(
         update(outbox)
