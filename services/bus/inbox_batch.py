@@ -90,7 +90,8 @@ class Batch:
     def record(self, envelope: Envelope, raw: bytes, stream_seq: int | None, status: str) -> None:
         """The envelope took its place in its stream; its inbox row is written at flush."""
         stream = self._streams[envelope.source]
-        stream.position = StreamPosition(envelope.seq, envelope.chain_hash())
+        chain_hash = envelope.chain_hash()
+        stream.position = StreamPosition(envelope.seq, chain_hash)
         stream.moved = True
         # Receipts are not receipted in turn (that would ping-pong); the next receipt covers them.
         stream.unreceipted += 0 if envelope.type == RECEIPT_TYPE else 1
@@ -103,7 +104,7 @@ class Batch:
                 "type": envelope.type,
                 "subject": envelope.subject,
                 "correlation": envelope.correlation,
-                "chain_hash": envelope.chain_hash(),
+                "chain_hash": chain_hash,
                 "envelope": raw,
                 "sent_at": envelope.sent_at,
                 "stream_seq": stream_seq,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.agreement import Agreement, HandlingCode
@@ -162,13 +162,30 @@ async def pending(conn: AsyncConnection, limit: int) -> list[PendingEnvelope]:
     return [PendingEnvelope(*row) for row in rows]
 
 
-async def mark_published(conn: AsyncConnection, event_ids: list[str], now: datetime) -> None:
-    """JetStream acknowledged these envelopes."""
-    await conn.execute(
-        update(outbox)
-        .where(outbox.c.event_id.in_(event_ids), outbox.c.status == "pending")
-        .values(status="published", published_at=now)
-    )
+async def mark_published(
+    conn: AsyncConnection, rows: Sequence[PendingEnvelope], now: datetime
+) -> None:
+    """JetStream acknowledged these envelopes, read by `pending` (all, or one recipient's).
+
+    `pending` gives each stream's oldest pending envelopes without a gap, and a seq is taken
+    only above every committed one, so they are each stream's pending rows between the first
+    seq and the last: marked by that range (one bounded index range per stream), not by a list
+    of ids that the store may answer by scanning every pending row.
+    """
+    ranges: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        first, last = ranges.get(row.recipient, (row.seq, row.seq))
+        ranges[row.recipient] = (min(first, row.seq), max(last, row.seq))
+    for recipient, (first, last) in ranges.items():
+        await conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.status == "pending",
+                outbox.c.recipient == recipient,
+                outbox.c.seq.between(first, last),
+            )
+            .values(status="published", published_at=now)
+        )
 
 
 async def apply_receipt(
@@ -187,10 +204,19 @@ async def apply_receipt(
             f"{recipient} receipts seq {up_to_seq} with head {chain_head[:12]}…, "
             f"ours is {(ours or 'absent')[:12]}…"
         )
+    # Everything up to the stream's delivered_seq was marked delivered when it was raised, in
+    # the same transaction: only what lies above it is read, not the stream's whole history.
+    delivered_seq = func.coalesce(
+        select(outbound_streams.c.delivered_seq)
+        .where(outbound_streams.c.recipient == recipient)
+        .scalar_subquery(),
+        0,
+    )
     result = await conn.execute(
         update(outbox)
         .where(
             outbox.c.recipient == recipient,
+            outbox.c.seq > delivered_seq,
             outbox.c.seq <= up_to_seq,
             outbox.c.status != "delivered",
         )

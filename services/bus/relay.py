@@ -9,14 +9,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from nats.js import JetStreamContext
 
 from services.bus.outbox import mark_published, pending
+from services.bus.pubacks import PubAcks
 from services.bus.topology import event_subject
-from services.bus.transport import Outgoing, TransportError, publish_batch
+from services.bus.transport import Outgoing, TransportError, open_pubacks, publish_batch
 from services.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Relay:
     batch: int = 256
     idle_poll_s: float = 0.5
     retry_s: float = 0.5
+    acks: PubAcks | None = field(default=None, init=False, repr=False)
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending envelopes; how many were confirmed."""
@@ -41,13 +43,16 @@ class Relay:
             rows = await pending(conn, self.batch)
         if not rows:
             return 0
-        outgoing = [
-            Outgoing(event_subject(self.sender, r.recipient, r.type), r.envelope, r.event_id)
-            for r in rows
-        ]
-        await publish_batch(self.js, outgoing)
+        # A batch holds a few (recipient, type) pairs: name and check each subject once.
+        subjects = {(r.recipient, r.type): "" for r in rows}
+        for recipient, event_type in subjects:
+            subjects[recipient, event_type] = event_subject(self.sender, recipient, event_type)
+        outgoing = [Outgoing(subjects[r.recipient, r.type], r.envelope, r.event_id) for r in rows]
+        if self.acks is None:
+            self.acks = await open_pubacks(self.js)
+        await publish_batch(self.js, outgoing, acks=self.acks)
         async with self.db.transaction() as conn:
-            await mark_published(conn, [r.event_id for r in rows], self.clock())
+            await mark_published(conn, rows, self.clock())
         return len(rows)
 
     async def run(self) -> None:

@@ -6,7 +6,6 @@ the leaf node. A broken link only delays delivery and both ends keep a copy. Nam
 services.bus.topology. Every function takes a JetStream context; none connects by itself.
 """
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from nats.js.api import (
     DeliverPolicy,
     DiscardPolicy,
     ExternalStream,
+    Header,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -28,6 +28,8 @@ from nats.js.api import (
     StreamSource,
 )
 
+from services.bus.pubacks import Message, PubAcks
+from services.bus.pull import PullFeed, PullRefused
 from services.bus.topology import (
     Partner,
     addressed_to,
@@ -204,36 +206,60 @@ async def publish(
 
 
 async def publish_batch(
-    js: JetStreamContext, outgoing: Sequence[Outgoing], *, timeout: float = 10.0
+    js: JetStreamContext,
+    outgoing: Sequence[Outgoing],
+    *,
+    timeout: float = 10.0,
+    acks: PubAcks | None = None,
 ) -> list[Published]:
     """Publish many events pipelined, in order; on any failure, publish the whole batch again.
 
     Resending is safe because each event carries its msg id: what had landed comes back as a
     duplicate. Raises the first failure once every PubAck has been answered or timed out.
+    `acks` is the publisher's PubAcks, kept open between batches; without, one is opened for
+    the call.
     """
-    futures: list[Any] = []
+    streams: dict[str, str] = {}  # by subject: a batch has a few, each checked once
+    messages = []
+    for event in outgoing:
+        stream = streams.get(event.subject)
+        if stream is None:
+            stream = streams[event.subject] = outbound_stream(sender_of(event.subject))
+        headers = {MSG_ID: event.msg_id, Header.EXPECTED_STREAM: stream}
+        messages.append((event.subject, event.payload, headers))
     try:
-        for event in outgoing:
-            headers = {MSG_ID: event.msg_id}
-            stream = outbound_stream(sender_of(event.subject))
-            futures.append(
-                await js.publish_async(event.subject, event.payload, stream=stream, headers=headers)
-            )
-        acks = await _gather_acks(futures, timeout)
+        if acks is not None:
+            answers = await acks.publish(messages, timeout)
+        else:
+            answers = await _publish_once(js, messages, timeout)
+        for answer in answers:
+            if isinstance(answer, nats.errors.Error):
+                raise answer
     except nats.errors.Error as failed:
-        for future in futures:
-            future.cancel()
         raise _publish_error(f"batch of {len(outgoing)}", failed) from failed
-    return [Published(stream=a.stream, seq=a.seq, duplicate=bool(a.duplicate)) for a in acks]
+    return [
+        Published(stream=a["stream"], seq=a["seq"], duplicate=bool(a.get("duplicate")))
+        for a in answers
+        if isinstance(a, dict)
+    ]
 
 
-async def _gather_acks(futures: list[Any], timeout: float) -> list[Any]:
-    _, pending = await asyncio.wait(futures, timeout=timeout)
-    for future in pending:
-        future.cancel()
-    if pending:
-        raise nats.errors.TimeoutError
-    return [future.result() for future in futures]
+async def _publish_once(
+    js: JetStreamContext, messages: list[Message], timeout: float
+) -> list[dict[str, Any] | nats.errors.Error]:
+    acks = await open_pubacks(js)
+    try:
+        return await acks.publish(messages, timeout)
+    finally:
+        await acks.close()
+
+
+async def open_pubacks(js: JetStreamContext) -> PubAcks:
+    """A PubAcks on `js`'s connection, subscribed: keep it for every batch a publisher sends."""
+    # nats-py 2.16 has no public accessor for a context's connection.
+    acks = PubAcks(js._nc)
+    await acks.open()
+    return acks
 
 
 def _publish_error(what: str, failed: nats.errors.Error) -> TransportError:
@@ -285,8 +311,8 @@ class DurableConsumer:
     before that happens, so nothing is left unaccounted for.
     """
 
-    def __init__(self, subscription: Any, stream: str, name: str, max_deliver: int) -> None:
-        self._subscription = subscription
+    def __init__(self, feed: PullFeed, stream: str, name: str, max_deliver: int) -> None:
+        self._feed = feed
         self.stream = stream
         self.name = name
         self.max_deliver = max_deliver
@@ -314,14 +340,16 @@ class DurableConsumer:
             max_ack_pending=max_ack_pending,
             filter_subject=filter_subject,
         )
+        # nats-py 2.16 has no public accessor for a context's connection or API prefix.
+        feed = PullFeed(js._nc, f"{js._prefix}.CONSUMER.MSG.NEXT.{stream}.{name}")
         try:
             await js.add_consumer(stream, config)
-            subscription = await js.pull_subscribe_bind(durable=name, stream=stream)
+            await feed.open()
         except nats.js.errors.NotFoundError as missing:
             raise StreamMissing(f"{stream}: {missing.description}") from missing
         except nats.errors.Error as failed:
             raise JetStreamUnavailable(f"consumer {name} on {stream}: {failed}") from failed
-        return cls(subscription, stream, name, max_deliver)
+        return cls(feed, stream, name, max_deliver)
 
     async def fetch(self, batch: int = 100, timeout: float = 1.0) -> list[Delivery]:
         """Up to `batch` deliveries, as soon as one is there; [] if none came within `timeout`.
@@ -331,22 +359,19 @@ class DurableConsumer:
         the rest are asked for only as far as the server says they are already pending, which
         it answers at once.
         """
-        msgs = await self._pull(1, timeout)
+        msgs = await self._pull(1, timeout, wait=True)
         pending = msgs[-1].metadata.num_pending if msgs else 0
         if batch > 1 and pending:
-            msgs += await self._pull(min(batch - 1, pending), timeout)
+            msgs += await self._pull(min(batch - 1, pending), timeout, wait=False)
         return [self._delivery(msg) for msg in msgs]
 
-    async def _pull(self, batch: int, timeout: float) -> list[Msg]:
+    async def _pull(self, batch: int, timeout: float, *, wait: bool) -> list[Msg]:
         try:
-            msgs: list[Msg] = await self._subscription.fetch(batch, timeout=timeout)
-        except TimeoutError:  # nats-py raises both its own and asyncio's on an empty fetch
-            return []
-        except nats.errors.Error as failed:
+            return await self._feed.pull(batch, timeout, wait=wait)
+        except (nats.errors.Error, PullRefused) as failed:
             raise JetStreamUnavailable(
                 f"fetch from {self.stream}/{self.name}: {failed}"
             ) from failed
-        return msgs
 
     async def deliveries(self, batch: int = 100, idle: float = 1.0) -> AsyncIterator[Delivery]:
         """Deliveries one by one, for ever; waits `idle` seconds per empty poll."""
@@ -356,7 +381,7 @@ class DurableConsumer:
 
     async def close(self) -> None:
         """Stop pulling; the durable consumer and its position stay on the server."""
-        await self._subscription.unsubscribe()
+        await self._feed.close()
 
     def _delivery(self, msg: Msg) -> Delivery:
         meta = msg.metadata

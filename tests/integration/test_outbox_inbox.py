@@ -16,6 +16,7 @@ from services.bus.outbox import (
     apply_receipt,
     enqueue,
     enqueue_many,
+    mark_published,
     pending,
 )
 from services.bus.verification import Verifier
@@ -266,6 +267,35 @@ async def test_receipt_marks_delivered_only_when_the_chain_head_matches(store):
             (await conn.execute(select(outbox.c.status).order_by(outbox.c.seq))).scalars().all()
         )
     assert statuses == ["delivered", "delivered", "pending"]
+
+
+async def _statuses(db: Database) -> list[str]:
+    async with db.transaction() as conn:
+        query = select(outbox.c.status).order_by(outbox.c.seq)
+        return list((await conn.execute(query)).scalars().all())
+
+
+async def test_marking_a_batch_published_leaves_the_pending_rows_after_it(store):
+    for n in range(5):
+        await _send(store, n)
+    async with store.transaction() as conn:
+        batch = await pending(conn, 3)
+        await mark_published(conn, batch, NOW)
+    assert await _statuses(store) == ["published"] * 3 + ["pending"] * 2
+    async with store.transaction() as conn:
+        assert [r.seq for r in await pending(conn, 10)] == [4, 5]
+
+
+async def test_receipts_in_turn_mark_each_range_once_and_a_late_one_changes_nothing(store):
+    wires = [await _send(store, n) for n in range(4)]
+    from services.bus.envelope import Envelope, parse_document
+
+    heads = [Envelope.from_document(parse_document(w)).chain_hash() for w in wires]
+    async with store.transaction() as conn:
+        assert await apply_receipt(conn, QIANFENG.id, 2, heads[1], NOW) == 2
+        assert await apply_receipt(conn, QIANFENG.id, 3, heads[2], NOW) == 1
+        assert await apply_receipt(conn, QIANFENG.id, 2, heads[1], NOW) == 0
+    assert await _statuses(store) == ["delivered"] * 3 + ["pending"]
 
 
 async def test_cumulative_receipt_travels_back_and_marks_the_senders_envelopes_delivered(pair):

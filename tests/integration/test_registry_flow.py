@@ -151,7 +151,7 @@ async def deliver(sender: Window, receiver: Window) -> list[Receipt]:
     """Hand the sender's pending envelopes for the receiver to the receiver's inbox."""
     async with sender.node.db.transaction() as conn:
         rows = [r for r in await pending(conn, 100) if r.recipient == receiver.node.jurisdiction]
-        await mark_published(conn, [r.event_id for r in rows], sender.node.clock())
+        await mark_published(conn, rows, sender.node.clock())
     return [await receiver.inbox.receive(r.envelope) for r in rows]
 
 

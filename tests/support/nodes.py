@@ -100,7 +100,7 @@ class Network:
                 )
             if rows:
                 async with peer.node.db.transaction() as conn:
-                    await mark_published(conn, [r.event_id for r in rows], self.clock())
+                    await mark_published(conn, rows, self.clock())
         return moved
 
     @staticmethod
