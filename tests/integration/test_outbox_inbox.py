@@ -441,7 +441,6 @@ def _batch_book() -> AgreementBook:
 async def test_a_batch_of_envelopes_is_signed_in_chunks_applied_in_order_and_audits_clean(pair):
     from services.bus.audit import audit_store
     from services.bus.envelope import Envelope
-    from services.bus.outbox import enqueue_many
 
     sender, receiver = pair
     book = _batch_book()
