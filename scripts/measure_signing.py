@@ -4,11 +4,13 @@
 
 Measures, each for about `--seconds`: Ed25519 sign and verify of the envelope's signed bytes;
 canonicalisation; compose (seal the personal fields to the recipient, canonicalise, sign) and
-verify end to end (every check of docs/protocol.md §11, personal fields opened, schema checked).
+verify end to end (every check of docs/protocol.md §11, personal fields opened, schema checked);
+and the same for envelopes composed in batches of 64 and signed together (§6.1, §8.2).
 The parties and their agreement are the test ones of tests/support (fresh keys, no I/O).
 """
 
 import argparse
+import itertools
 import json
 import platform
 import sys
@@ -59,6 +61,21 @@ def measure(seconds: float) -> dict[str, float]:
         "compose_and_verify_per_s": rate(
             lambda: verifier.verify(exchange.envelope(now=NOW).wire_bytes(), ARRIVAL), seconds
         ),
+    } | measure_batches(seconds)
+
+
+BATCH = 64
+
+
+def measure_batches(seconds: float) -> dict[str, float]:
+    """Events per second composing batches of BATCH (one sealing key, one signature over their
+    Merkle root, as one enqueue_many composes them) and verifying their envelopes in turn."""
+    exchange = Exchange(batch_signing=BATCH)
+    wires = itertools.cycle([e.wire_bytes() for _ in range(20) for e in exchange.batch(BATCH)])
+    verifier = exchange.verifier()
+    return {
+        "compose_in_batches_per_s": BATCH * rate(lambda: exchange.batch(BATCH), seconds / BATCH),
+        "verify_batch_signed_per_s": rate(lambda: verifier.verify(next(wires), ARRIVAL), seconds),
     }
 
 

@@ -12,8 +12,9 @@ from contracts.canonical import b64encode, canonical_bytes
 from contracts.events.disputes import DisputeReportedV1
 from contracts.keys import sign
 from contracts.registry import ContractRegistry
-from services.bus.compose import Addressing, compose
-from services.bus.envelope import GENESIS, Envelope, signing_bytes
+from services.bus.compose import Addressing, compose, draft
+from services.bus.envelope import GENESIS, Envelope, Unsigned, seal_batch, signing_bytes
+from services.bus.sealing_keys import SealingKeys
 from services.bus.verification import StreamPosition, VerifiedEvent, Verifier
 from tests.support.trust import NOW, Bureau, agreement_document, flow, sign_document
 
@@ -93,6 +94,22 @@ class Exchange:
         )
         to = Addressing(recipient=recipient.id, subject="DL-2022-0001", seq=seq, prev=prev)
         return compose(self.loaded.agreement, sender.signer, event or seed_dispute(), to, now)
+
+    def batch(self, count: int, first_seq: int = 1) -> list[Envelope]:
+        """`count` disputes from Dalang to Qianfeng from seq `first_seq` on, composed as one
+        enqueue_many composes them (one sealing key) and signed together (the agreement must
+        provide for batches of `count`)."""
+        agreement, signer, sealing = self.loaded.agreement, self.dalang.signer, SealingKeys()
+        prev, batch = GENESIS, []
+        for n in range(count):
+            to = Addressing(
+                recipient=self.qianfeng.id, subject=f"DL-{n}", seq=first_seq + n, prev=prev
+            )
+            event = seed_dispute(dispute_id=f"DL-2022-{n:04d}")
+            unsigned = Unsigned.of(draft(agreement, signer, event, to, NOW, sealing=sealing))
+            prev = unsigned.batch_chain_hash()
+            batch.append(unsigned)
+        return seal_batch(batch, signer.key)
 
     def verifier(
         self, me: Bureau | None = None, agreements: list[LoadedAgreement] | None = None

@@ -19,17 +19,13 @@ from contracts.merkle import (
     root,
     root_from_path,
 )
-from services.bus.compose import Addressing, draft
 from services.bus.envelope import (
     GENESIS,
     Envelope,
-    Unsigned,
     parse_proof,
-    seal_batch,
 )
 from services.bus.verification import StreamPosition
-from tests.support.envelopes import ARRIVAL, Exchange, resign, seed_dispute
-from tests.support.trust import NOW
+from tests.support.envelopes import ARRIVAL, Exchange, resign
 
 pytestmark = pytest.mark.unit
 
@@ -88,24 +84,9 @@ def test_a_leaf_and_an_inner_node_never_hash_alike() -> None:
     assert leaf_hash(left + right) != root([left, right])
 
 
-def _batch(exchange: Exchange, count: int, first_seq: int = 1) -> list[Envelope]:
-    """`count` disputes from Dalang to Qianfeng, chained from seq `first_seq`, signed together."""
-    agreement, signer = exchange.loaded.agreement, exchange.dalang.signer
-    prev, documents = GENESIS, []
-    for n in range(count):
-        to = Addressing(
-            recipient=exchange.qianfeng.id, subject=f"DL-{n}", seq=first_seq + n, prev=prev
-        )
-        document = draft(agreement, signer, seed_dispute(dispute_id=f"DL-2022-{n:04d}"), to, NOW)
-        unsigned = Unsigned.of(document)
-        prev = unsigned.batch_chain_hash()
-        documents.append(unsigned)
-    return seal_batch(documents, signer.key)
-
-
 def test_a_batch_shares_one_signature_and_each_envelope_verifies_alone() -> None:
     exchange = Exchange(batch_signing=8)
-    batch = _batch(exchange, 5)
+    batch = exchange.batch(5)
     assert len({e.signature for e in batch}) == 1
     assert [e.batch_size for e in batch] == [5] * 5
     position = StreamPosition()
@@ -119,7 +100,7 @@ def test_a_batch_shares_one_signature_and_each_envelope_verifies_alone() -> None
 
 
 def test_the_chain_of_a_batch_runs_through_its_leaf_hashes() -> None:
-    batch = _batch(Exchange(batch_signing=8), 3)
+    batch = Exchange(batch_signing=8).batch(3)
     assert batch[0].prev == GENESIS
     for before, after in itertools.pairwise(batch):
         assert after.prev == before.chain_hash() == leaf_hash(before.signed_bytes()).hex()
@@ -129,7 +110,7 @@ def test_the_chain_of_a_batch_runs_through_its_leaf_hashes() -> None:
 
 def test_a_batch_signature_is_refused_where_the_agreement_does_not_provide_for_it() -> None:
     exchange = Exchange(batch_signing=8)
-    signed_in_batch = _batch(exchange, 2)[0]
+    signed_in_batch = exchange.batch(2)[0]
     plain = Exchange(dalang=exchange.dalang, qianfeng=exchange.qianfeng)
     with pytest.raises(errors.BadSignature, match="does not provide for batch signatures"):
         plain.verify(signed_in_batch.wire_bytes())
@@ -137,14 +118,14 @@ def test_a_batch_signature_is_refused_where_the_agreement_does_not_provide_for_i
 
 def test_a_batch_larger_than_the_agreement_allows_is_refused() -> None:
     exchange = Exchange(batch_signing=8)
-    big = _batch(Exchange(dalang=exchange.dalang, qianfeng=exchange.qianfeng, batch_signing=16), 9)
+    big = Exchange(dalang=exchange.dalang, qianfeng=exchange.qianfeng, batch_signing=16).batch(9)
     with pytest.raises(errors.BadSignature, match="a batch of 9"):
         exchange.verify(big[0].wire_bytes())
 
 
 def test_a_changed_byte_anywhere_in_one_envelope_of_a_batch_fails_its_signature() -> None:
     exchange = Exchange(batch_signing=8)
-    batch = _batch(exchange, 4)
+    batch = exchange.batch(4)
     key = exchange.dalang.sig
     forged = resign(batch[1], key, subject="DL-forged")  # a single signature over the change
     with pytest.raises(errors.BadSignature):
@@ -162,7 +143,7 @@ def test_a_changed_byte_anywhere_in_one_envelope_of_a_batch_fails_its_signature(
 )
 def test_a_proof_that_does_not_lead_to_the_signed_root_is_refused(place: str, flip: bool) -> None:
     exchange = Exchange(batch_signing=8)
-    envelope = _batch(exchange, 4)[1]
+    envelope = exchange.batch(4)[1]
     _, _, path = parse_proof(envelope.proof or "")
     hashes = b"".join(path)
     if flip:
@@ -175,7 +156,7 @@ def test_a_proof_that_does_not_lead_to_the_signed_root_is_refused(place: str, fl
 
 def test_a_malformed_proof_is_refused_as_malformed() -> None:
     exchange = Exchange(batch_signing=8)
-    envelope = _batch(exchange, 2)[0]
+    envelope = exchange.batch(2)[0]
     for proof in ("0:2", "00:2:", "0:2:!!", "a:b:"):
         with pytest.raises(errors.MalformedEnvelope):
             Envelope.from_document(envelope.document() | {"proof": proof})
