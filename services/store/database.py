@@ -1,5 +1,7 @@
 """Open the store, migrate it, and run units of work (one transaction each)."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -52,11 +54,17 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time, and a connection that finds the file locked sleeps
+        # in SQLite's busy handler (steps of up to 100 ms) however soon the lock is free: this
+        # node's own units of work queue here instead, each starting as the one before ends.
+        self._writer = asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
 
     @classmethod
     def open(cls, url: str) -> "Database":
         # hide_parameters: a failed statement's error (logged with its traceback) names no row.
-        engine = create_async_engine(async_url(url), pool_pre_ping=True, hide_parameters=True)
+        # A server can restart under a pooled connection; a SQLite file cannot.
+        ping = not async_url(url).startswith("sqlite")
+        engine = create_async_engine(async_url(url), pool_pre_ping=ping, hide_parameters=True)
         if engine.dialect.name == "sqlite":
             hide_driver_arguments()
             event.listen(engine.sync_engine, "connect", _sqlite_connect)
@@ -71,7 +79,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self.engine.begin() as conn:
+        async with self._writer, self.engine.begin() as conn:
             yield conn
 
     async def close(self) -> None:
