@@ -20,6 +20,7 @@ from services.bus.compose import Signer, check_permitted
 from services.bus.envelope import Envelope
 from services.bus.outbox import Outgoing, enqueue, enqueue_many
 from services.bus.verification import VerifiedEvent
+from services.calendar import china_day
 from services.store.database import Database
 
 
@@ -78,6 +79,10 @@ class Node:
         outgoing = Outgoing(event, recipient, subject, correlation, causation, handling)
         envelope: Envelope = await enqueue(conn, agreement, self.signer, outgoing, self.clock())
         return VerifiedEvent(envelope=envelope, event=event, agreement=agreement)
+
+    def today(self) -> str:
+        """Today at this node, a day of the bureaus' calendar (China Standard Time), ISO."""
+        return china_day(self.clock()).isoformat()
 
     async def send_many(
         self, conn: AsyncConnection, outgoing: Sequence[Outgoing]

@@ -40,7 +40,7 @@ def verify(config: ConfigOption = None) -> None:
 async def _audit(settings: NodeSettings) -> list[StreamAudit]:
     db = Database.open(settings.store_url)
     try:
-        async with db.engine.connect() as conn:
+        async with db.transaction() as conn:
             return await audit_store(conn, AgreementBook.from_paths(settings.agreements))
     finally:
         await db.close()

@@ -56,7 +56,7 @@ async def metrics(api: ApiDep) -> Response:
 
 async def _store(api: NodeApi) -> str:
     async def ask() -> None:
-        async with api.node.db.engine.connect() as conn:
+        async with api.node.db.transaction() as conn:
             await conn.execute(text("SELECT 1"))
 
     try:

@@ -207,4 +207,4 @@ def _permits(node: Node, recipient: str, event: EventData) -> bool:
 
 
 def _today(node: Node) -> str:
-    return node.clock().date().isoformat()
+    return node.today()

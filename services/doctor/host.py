@@ -66,7 +66,7 @@ async def check_store(url: str, migrate_command: str) -> Finding:
         return fail(STORE, f"no store at {url}", f"create and migrate it: `{migrate_command}`")
     db = Database.open(url)
     try:
-        async with db.engine.connect() as conn:
+        async with db.transaction() as conn:
             current = await conn.run_sync(_current_heads)
     except (SQLAlchemyError, OSError) as exc:
         return fail(

@@ -183,7 +183,7 @@ async def report_findings(node: Node, cmd: ReportFindings) -> Sent:
         reported_by=node.jurisdiction,
         findings=cmd.findings,
         attachments=cmd.attachments,
-        reported_on=cmd.reported_on or node.clock().date().isoformat(),
+        reported_on=cmd.reported_on or node.today(),
     )
     return await _act(node, cmd.mediation_id, event)
 
@@ -228,7 +228,7 @@ async def close_mediation(node: Node, cmd: CloseMediation) -> Sent:
             terms_digest=case.terms_digest
             if cmd.closure == MediationClosure.AGREEMENT_SIGNED
             else None,
-            closed_on=cmd.closed_on or node.clock().date().isoformat(),
+            closed_on=cmd.closed_on or node.today(),
             note=cmd.note,
         )
         sent = await _send_and_apply(node, conn, case, event)

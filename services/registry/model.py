@@ -5,7 +5,7 @@ registry (the applicant's 户籍地) accepts, asks for materials, completes or r
 """
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
@@ -23,6 +23,7 @@ from contracts.events.registry import (
 )
 from contracts.events.service_catalogue import RegistryService
 from services.bus.handlers import NotApplicable
+from services.calendar import china_day
 
 E = TypeVar("E", bound=EventData)
 
@@ -62,7 +63,6 @@ CROSSING: frozenset[tuple[State | None, str]] = frozenset(
 FINAL = frozenset({State.COMPLETED, State.REJECTED})
 
 # Both registries are in China: a registry day is a day of China Standard Time (no DST).
-CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 
 
 class Side(StrEnum):
@@ -183,7 +183,7 @@ def check_sender(event_type: str, sender: str, requester: str, home: str) -> Non
 
 def registry_day(moment: datetime) -> date:
     """The registry day (China Standard Time) of an instant."""
-    return moment.astimezone(CHINA_STANDARD_TIME).date()
+    return china_day(moment)
 
 
 def check_service(service: RegistryService, time_limit_days: int) -> None:

@@ -4,7 +4,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from services.registry.model import CHINA_STANDARD_TIME, registry_day
+from services.calendar import CHINA_STANDARD_TIME
+from services.registry.model import registry_day
 
 _PERIOD = re.compile(r"^([0-9]{4})-H([12])$")
 

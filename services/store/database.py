@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,15 +10,20 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Table, event
+from sqlalchemy import Connection, Table, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from services.store.driver_logs import hide_driver_arguments
+from services.store.inline_sqlite import inline_creator
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per event loop, one lock per SQLite file: Database._turn."""
 
 
 def async_url(url: str) -> str:
@@ -54,17 +60,20 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        # SQLite has one writer at a time, and a connection that finds the file locked sleeps
-        # in SQLite's busy handler (steps of up to 100 ms) however soon the lock is free: this
-        # node's own units of work queue here instead, each starting as the one before ends.
-        self._writer = asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
+        self._path = engine.url.database or ""
 
     @classmethod
     def open(cls, url: str) -> "Database":
         # hide_parameters: a failed statement's error (logged with its traceback) names no row.
         # A server can restart under a pooled connection; a SQLite file cannot.
         ping = not async_url(url).startswith("sqlite")
-        engine = create_async_engine(async_url(url), pool_pre_ping=ping, hide_parameters=True)
+        options: dict[str, Any] = {}
+        path = make_url(async_url(url)).database
+        if not ping and path and path != ":memory:":
+            options["async_creator"] = inline_creator(path)
+        engine = create_async_engine(
+            async_url(url), pool_pre_ping=ping, hide_parameters=True, **options
+        )
         if engine.dialect.name == "sqlite":
             hide_driver_arguments()
             event.listen(engine.sync_engine, "connect", _sqlite_connect)
@@ -73,14 +82,25 @@ class Database:
 
     async def migrate(self) -> None:
         """Bring the schema to the newest migration of every branch (one branch per flow)."""
-        async with self.engine.begin() as conn:
+        async with self._turn(), self.engine.begin() as conn:
             await conn.run_sync(_upgrade)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self._writer, self.engine.begin() as conn:
+        async with self._turn(), self.engine.begin() as conn:
             yield conn
+
+    def _turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """SQLite has one writer at a time (and every transaction here begins IMMEDIATE): a
+        connection finding the file locked would sleep in SQLite's busy handler, in steps of up
+        to 100 ms however soon it is free, and on the event loop's own thread (inline_sqlite).
+        So this process's transactions on one file queue on one lock, each starting as the one
+        before ends; other processes still meet the busy timeout."""
+        if not self.is_sqlite:
+            return contextlib.nullcontext()
+        locks = _WRITERS.setdefault(asyncio.get_running_loop(), {})
+        return locks.setdefault(self._path, asyncio.Lock())
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -73,7 +73,7 @@ class Exchange:
         await wait_until(
             lambda: _at_least(delivered(self.sender), events), timeout, "all receipted"
         )
-        async with receiver.node.db.engine.connect() as conn:
+        async with receiver.node.db.transaction() as conn:
             quarantined = (
                 await conn.execute(select(func.count()).select_from(quarantine))
             ).scalar_one()

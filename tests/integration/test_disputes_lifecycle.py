@@ -250,3 +250,25 @@ async def test_the_partner_receipts_the_report_and_the_owner_marks_it_delivered(
         async with net.db(DALANG).transaction() as conn:
             statuses = list((await conn.execute(select(outbox.c.status))).scalars())
     assert statuses == ["delivered"]
+
+
+async def test_days_are_days_of_china_standard_time_whatever_the_hour_in_utc(
+    backend: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.support.nodes import NetworkClock
+
+    clock = NetworkClock(datetime(2026, 5, 20, 17, 30, tzinfo=UTC))  # 01:30 on 21 May in Dalang
+    bureaus = [Bureau(DALANG), Bureau(QIANFENG)]
+    agreement = cooperation(bureaus, list(DISPUTES), "H2", PERSONAL)
+    async with open_network(backend, tmp_path, bureaus, [agreement], DISPUTES, clock) as net:
+        dalang = net[DALANG]
+        sent = await report_dispute(dalang, _report())
+        await resolve_dispute(
+            dalang, ResolveDispute(dispute_id=sent.case_id, outcome="mediated_agreement")
+        )
+        await _settle(net)
+        case = await get_dispute_case(net.db(QIANFENG), sent.case_id)
+    assert dalang.today() == "2026-05-21"
+    assert case is not None and case.resolved_on == "2026-05-21"

@@ -112,7 +112,7 @@ async def pair(store: Database, tmp_path):
     backend = "sqlite" if store.is_sqlite else "postgresql"
     (tmp_path / "b").mkdir()
     receiver, url = await open_store(backend, tmp_path / "b")
-    async with receiver.engine.begin() as conn:
+    async with receiver.transaction() as conn:
         await conn.run_sync(effects_metadata.create_all)
     yield store, receiver
     await receiver.close()
@@ -413,9 +413,9 @@ async def test_exchange_log_verifies_on_both_sides_and_a_tampered_row_is_found(p
     inbox = _inbox(receiver, agreement=book)
     for n in range(4):
         await inbox.receive(await _send(sender, n))
-    async with sender.engine.connect() as conn:
+    async with sender.transaction() as conn:
         [sent] = await audit_store(conn, book)
-    async with receiver.engine.connect() as conn:
+    async with receiver.transaction() as conn:
         [received] = await audit_store(conn, book)
     assert (sent.problems, received.problems) == ([], [])
     assert (sent.envelopes, sent.head) == (received.envelopes, received.head) == (4, sent.head)
@@ -423,7 +423,7 @@ async def test_exchange_log_verifies_on_both_sides_and_a_tampered_row_is_found(p
 
     async with receiver.transaction() as conn:
         await conn.execute(inbox_table.delete().where(inbox_table.c.seq == 2))
-    async with receiver.engine.connect() as conn:
+    async with receiver.transaction() as conn:
         [broken] = await audit_store(conn, book)
     assert any("expected seq 2" in p for p in broken.problems)
 

@@ -105,7 +105,7 @@ class Jurisdictions:
 
     async def applied_ids(self, at: str) -> list[str]:
         """Every application the probe saw at `at`, duplicates included."""
-        async with self.runtimes[at].node.db.engine.connect() as conn:
+        async with self.runtimes[at].node.db.transaction() as conn:
             return list((await conn.execute(select(probe.c.event_id))).scalars())
 
     async def outbox_status(self, at: str, event_ids: list[str]) -> set[str]:

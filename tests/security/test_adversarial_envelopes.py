@@ -61,6 +61,6 @@ async def _grown(scene: Scene, earlier: int) -> bool:
 
 
 async def _applications(scene: Scene, event_id: str) -> int:
-    async with scene.receiver.node.db.engine.connect() as conn:
+    async with scene.receiver.node.db.transaction() as conn:
         query = select(func.count()).select_from(probe).where(probe.c.event_id == event_id)
         return int((await conn.execute(query)).scalar_one())

@@ -278,7 +278,7 @@ async def test_a_failed_statement_names_no_stored_value_in_its_error_or_the_driv
     secret = APPLICANT.id_number or ""
     db = Database.open(f"sqlite:///{tmp_path / 'node.db'}")
     try:
-        async with db.engine.begin() as conn:
+        async with db.transaction() as conn:
             await conn.execute(text("CREATE TABLE people (id_number TEXT PRIMARY KEY)"))
             insert = text("INSERT INTO people VALUES (:n)")
             await conn.execute(insert, {"n": secret})

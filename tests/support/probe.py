@@ -26,7 +26,7 @@ probe = Table(
 
 
 async def create_probe(db: Database) -> None:
-    async with db.engine.begin() as conn:
+    async with db.transaction() as conn:
         await conn.run_sync(probe_metadata.create_all)
 
 
@@ -51,7 +51,7 @@ class ProbeReport:
 
 async def probe_report(db: Database) -> ProbeReport:
     """How many applications, of how many events, and which cases saw their events out of order."""
-    async with db.engine.connect() as conn:
+    async with db.transaction() as conn:
         rows = (await conn.execute(select(probe).order_by(probe.c.id))).all()
     last: dict[str, int] = {}
     disorder: set[str] = set()
