@@ -10,14 +10,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Table, event, make_url
+from sqlalchemy import Connection, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from services.store.driver_logs import hide_driver_arguments
-from services.store.inline_sqlite import inline_creator
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
@@ -67,13 +66,7 @@ class Database:
         # hide_parameters: a failed statement's error (logged with its traceback) names no row.
         # A server can restart under a pooled connection; a SQLite file cannot.
         ping = not async_url(url).startswith("sqlite")
-        options: dict[str, Any] = {}
-        path = make_url(async_url(url)).database
-        if not ping and path and path != ":memory:":
-            options["async_creator"] = inline_creator(path)
-        engine = create_async_engine(
-            async_url(url), pool_pre_ping=ping, hide_parameters=True, **options
-        )
+        engine = create_async_engine(async_url(url), pool_pre_ping=ping, hide_parameters=True)
         if engine.dialect.name == "sqlite":
             hide_driver_arguments()
             event.listen(engine.sync_engine, "connect", _sqlite_connect)
@@ -94,7 +87,7 @@ class Database:
     def _turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """SQLite has one writer at a time (and every transaction here begins IMMEDIATE): a
         connection finding the file locked would sleep in SQLite's busy handler, in steps of up
-        to 100 ms however soon it is free, and on the event loop's own thread (inline_sqlite).
+        to 100 ms however soon it is free.
         So this process's transactions on one file queue on one lock, each starting as the one
         before ends; other processes still meet the busy timeout."""
         if not self.is_sqlite:

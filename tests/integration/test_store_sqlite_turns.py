@@ -1,7 +1,6 @@
-"""The SQLite store: units of work take turns in the process, and run without a thread each."""
+"""The SQLite store: the units of work of one process take turns on its file."""
 
 import asyncio
-import threading
 from pathlib import Path
 
 import pytest
@@ -63,25 +62,6 @@ async def test_two_units_of_work_on_one_file_take_turns_instead_of_meeting_the_l
         ).scalar() == 2
     await first.close()
     await second.close()
-
-
-async def test_a_sqlite_store_runs_its_statements_without_a_thread_of_its_own(
-    tmp_path: Path,
-) -> None:
-    before = threading.active_count()
-    db = await _store(tmp_path / "node.db")
-    for n in range(20):
-        async with db.transaction() as conn:
-            await conn.execute(
-                insert(outbound_streams).values(
-                    recipient=f"r{n}", last_seq=n, head="0" * 64, delivered_seq=0
-                )
-            )
-    assert threading.active_count() == before
-    async with db.transaction() as conn:
-        total = (await conn.execute(select(func.sum(outbound_streams.c.last_seq)))).scalar()
-    assert total == sum(range(20))
-    await db.close()
 
 
 async def test_a_failed_statement_rolls_back_and_the_next_unit_of_work_goes_on(
