@@ -16,6 +16,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from services.store import sqlite_thread
 from services.store.driver_logs import hide_driver_arguments
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -48,6 +49,13 @@ def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.close()
 
 
+def _sqlite_driver(
+    _dialect: Any, _record: ConnectionPoolEntry, _args: list[Any], kwargs: dict[str, Any]
+) -> None:
+    # aiosqlite's connection, with one trip to its thread per statement (sqlite_thread).
+    kwargs["async_creator_fn"] = sqlite_thread.connect
+
+
 def _sqlite_begin(connection: Connection) -> None:
     # Take the write lock at BEGIN, so that two writers queue instead of deadlocking later.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -69,6 +77,7 @@ class Database:
         engine = create_async_engine(async_url(url), pool_pre_ping=ping, hide_parameters=True)
         if engine.dialect.name == "sqlite":
             hide_driver_arguments()
+            event.listen(engine.sync_engine, "do_connect", _sqlite_driver)
             event.listen(engine.sync_engine, "connect", _sqlite_connect)
             event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return cls(engine)

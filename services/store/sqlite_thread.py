@@ -1,0 +1,141 @@
+"""aiosqlite with one trip to its thread per statement.
+
+aiosqlite runs each sqlite3 call on the connection's own thread and wakes the event loop with
+its result. SQLAlchemy's adapter makes four such trips for one SELECT (open a cursor, execute,
+fetch the rows, close the cursor), four for its BEGIN, one for the COMMIT and one more for the
+rollback the pool resets each returned connection with, open transaction or not. A trip costs
+tens of microseconds of CPU on both threads, more than the statement: measured here, a
+transaction with one SELECT took ~1 ms of CPU, against ~0.1 ms with the synchronous driver.
+
+Here a statement is one trip: the cursor is opened, executed, its first rows fetched and, if
+that was all, closed, together on the thread. Commit and rollback make no trip when no
+transaction is open. Rows beyond the first `PREFETCH` (a streamed result) are fetched in
+further trips, as aiosqlite does.
+"""
+
+import sqlite3
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+import aiosqlite
+
+PREFETCH = 1000
+"""Rows fetched with the statement; a result with more is fetched in trips of this many."""
+
+T = TypeVar("T")
+_Description = tuple[tuple[Any, ...], ...] | None
+
+
+def connect(database: str, **kwargs: Any) -> "Connection":
+    """Like aiosqlite.connect (await it); SQLAlchemy passes the URL's arguments."""
+    connection = Connection(partial(sqlite3.connect, database, **kwargs), PREFETCH)
+    connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own
+    return connection
+
+
+class Connection(aiosqlite.Connection):
+    """An aiosqlite connection whose cursors take one trip per statement."""
+
+    _open_transaction = False
+
+    def cursor(self) -> "Cursor":  # type: ignore[override]
+        return Cursor(self)
+
+    async def on_thread(self, work: Callable[[], T]) -> T:
+        """`work` run on the connection's thread: one trip."""
+        result: T = await self._execute(work)  # type: ignore[no-untyped-call]
+        return result
+
+    async def commit(self) -> None:
+        if self._open_transaction:
+            await self.on_thread(partial(self._end, self._conn.commit))
+
+    async def rollback(self) -> None:
+        if self._open_transaction:
+            await self.on_thread(partial(self._end, self._conn.rollback))
+
+    def _end(self, how: Callable[[], None]) -> None:
+        how()
+        self._open_transaction = self._conn.in_transaction
+
+
+class Cursor:
+    """What SQLAlchemy's aiosqlite adapter uses of aiosqlite.Cursor."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._cursor: sqlite3.Cursor | None = None  # only while rows are left to fetch
+        self._rows: deque[Any] = deque()
+        self.description: _Description = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self.arraysize = 1
+
+    async def __aenter__(self) -> "Cursor":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> "Cursor":
+        run = partial(self._run, "execute", sql, () if parameters is None else parameters)
+        await self._connection.on_thread(run)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> "Cursor":
+        await self._connection.on_thread(partial(self._run, "executemany", sql, parameters))
+        return self
+
+    def _run(self, method: str, sql: str, parameters: Any) -> None:
+        """On the connection's thread: the statement, its first rows, and the state after."""
+        cursor = self._connection._conn.cursor()
+        try:
+            getattr(cursor, method)(sql, parameters)
+            self.description = cursor.description
+            self.rowcount, self.lastrowid = cursor.rowcount, cursor.lastrowid
+            self._rows = deque(cursor.fetchmany(PREFETCH) if cursor.description else ())
+        finally:
+            self._connection._open_transaction = self._connection._conn.in_transaction
+        if len(self._rows) == PREFETCH:
+            self._cursor = cursor
+        else:
+            cursor.close()
+
+    async def fetchone(self) -> Any:
+        rows = await self.fetchmany(1)
+        return rows[0] if rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        wanted = self.arraysize if size is None else size
+        while len(self._rows) < wanted and self._cursor is not None:
+            await self._connection.on_thread(self._fetch_more)
+        return [self._rows.popleft() for _ in range(min(wanted, len(self._rows)))]
+
+    async def fetchall(self) -> list[Any]:
+        while self._cursor is not None:
+            await self._connection.on_thread(self._fetch_more)
+        rows, self._rows = list(self._rows), deque()
+        return rows
+
+    def _fetch_more(self) -> None:
+        assert self._cursor is not None
+        more = self._cursor.fetchmany(PREFETCH)
+        self._rows.extend(more)
+        if len(more) < PREFETCH:
+            self._cursor.close()
+            self._cursor = None
+
+    async def close(self) -> None:
+        self._rows.clear()
+        if self._cursor is not None:
+            cursor, self._cursor = self._cursor, None
+            await self._connection.on_thread(cursor.close)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        while (row := await self.fetchone()) is not None:
+            yield row
