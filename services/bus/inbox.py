@@ -59,11 +59,19 @@ class Inbox:
 
     async def receive_many(self, items: Sequence[Item]) -> list[Receipt]:
         """Settle a batch of envelopes in one transaction; one Receipt per item, in order."""
-        raws, now = [raw for raw, _ in items], self.clock()
+        return await self.settle(items, await self.check([raw for raw, _ in items]))
+
+    async def check(self, raws: Sequence[bytes]) -> list[Checked]:
+        """Every check of each envelope that does not depend on its stream position (in the
+        verification workers, if any): a batch can be checked while the one before settles."""
+        now = self.clock()
         if self.pool is None:
-            checks = [self.verifier.check(raw, now) for raw in raws]
-        else:
-            checks = await self.pool.check_many(raws, now)
+            return [self.verifier.check(raw, now) for raw in raws]
+        return await self.pool.check_many(raws, now)
+
+    async def settle(self, items: Sequence[Item], checks: list[Checked]) -> list[Receipt]:
+        """Settle checked envelopes in one transaction: each takes its place in its stream
+        and is applied, or is quarantined or held."""
         try:
             try:
                 return await self._settle_all(items, checks, isolated=False)
@@ -74,7 +82,10 @@ class Inbox:
         except IntegrityError:
             if len(items) > 1:
                 # Someone else settled one of them meanwhile: settle them one at a time.
-                return [(await self.receive_many([item]))[0] for item in items]
+                return [
+                    (await self.settle([item], [checked]))[0]
+                    for item, checked in zip(items, checks, strict=True)
+                ]
             return [Receipt(Outcome.DUPLICATE)]
 
     async def _settle_all(

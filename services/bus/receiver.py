@@ -14,7 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.bus.gaps import GapRepair
 from services.bus.inbox import Inbox, Outcome
 from services.bus.topology import sender_of
-from services.bus.transport import DurableConsumer, TransportError
+from services.bus.transport import Delivery, DurableConsumer, TransportError
+from services.bus.verification import Checked
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,52 @@ class Receiver:
 
     async def receive_batch(self) -> int:
         """Fetch one batch, settle it in one inbox transaction, then ack it; how many settled."""
-        deliveries = await self.consumer.fetch(self.batch, self.idle_s)
+        fetched = await self._fetch(wait=True)
+        return 0 if fetched is None else await self._settle(fetched)
+
+    async def run(self) -> None:
+        """Receive for ever; a transport failure is retried after a pause.
+
+        While one batch settles, the next is being checked (in the verification workers, if
+        the node has them): it is fetched, without waiting, before the one ahead settles. The
+        inbox still settles the batches one after the other, in stream order.
+        """
+        ahead: _Fetched | None = None
+        while True:
+            try:
+                fetched = await self._fetch(wait=ahead is None)
+            except TransportError as failure:
+                log.warning("receiver: %s", failure)
+                fetched = None
+                if ahead is None:
+                    await asyncio.sleep(self.idle_s)
+            try:
+                if ahead is not None:
+                    await self._settle(ahead)
+                if self.gaps is not None:
+                    await self.gaps.repair_due()
+            except TransportError as failure:
+                # What was not acknowledged is redelivered by the server.
+                log.warning("receiver: %s", failure)
+                await asyncio.sleep(self.idle_s)
+            ahead = fetched
+
+    async def _fetch(self, wait: bool) -> "_Fetched | None":
+        """The next batch, its checks started; with `wait`, the first delivery is waited for
+        up to idle_s, else only what the server has already is taken."""
+        deliveries = await self.consumer.fetch(self.batch, self.idle_s, wait=wait)
         if not deliveries:
-            return 0
+            return None
+        checks = asyncio.ensure_future(self.inbox.check([d.data for d in deliveries]))
+        await asyncio.sleep(0)  # the checks start (in the workers) before anything settles
+        return _Fetched(deliveries, checks)
+
+    async def _settle(self, fetched: "_Fetched") -> int:
+        """Settle a fetched batch in one inbox transaction, then ack it; how many settled."""
+        deliveries = fetched.deliveries
+        items = [(d.data, d.stream_seq) for d in deliveries]
         try:
-            receipts = await self.inbox.receive_many([(d.data, d.stream_seq) for d in deliveries])
+            receipts = await self.inbox.settle(items, await fetched.checks)
         except SQLAlchemyError as failure:
             log.error("inbox: store failed, batch will be redelivered: %s", failure)
             for delivery in deliveries:
@@ -59,16 +101,13 @@ class Receiver:
         await deliveries[-1].ack()
         return len(deliveries)
 
-    async def run(self) -> None:
-        """Receive for ever; a transport failure is retried after a pause."""
-        while True:
-            try:
-                await self.receive_batch()
-                if self.gaps is not None:
-                    await self.gaps.repair_due()
-            except TransportError as failure:
-                log.warning("receiver: %s", failure)
-                await asyncio.sleep(self.idle_s)
+
+@dataclass(frozen=True)
+class _Fetched:
+    """A fetched batch and its checks, under way."""
+
+    deliveries: list[Delivery]
+    checks: "asyncio.Future[list[Checked]]"
 
 
 def consumer_name(me: str) -> str:

@@ -351,14 +351,19 @@ class DurableConsumer:
             raise JetStreamUnavailable(f"consumer {name} on {stream}: {failed}") from failed
         return cls(feed, stream, name, max_deliver)
 
-    async def fetch(self, batch: int = 100, timeout: float = 1.0) -> list[Delivery]:
-        """Up to `batch` deliveries, as soon as one is there; [] if none came within `timeout`.
+    async def fetch(
+        self, batch: int = 100, timeout: float = 1.0, *, wait: bool = True
+    ) -> list[Delivery]:
+        """Up to `batch` deliveries, as soon as one is there; [] if none came within `timeout`
+        (at once, without `wait`).
 
         A pull for `batch` that finds the stream empty waits until `batch` messages came or
         `timeout` ran out, however long the first one waits. So the wait is for one message;
         the rest are asked for only as far as the server says they are already pending, which
         it answers at once.
         """
+        if not wait:
+            return [self._delivery(msg) for msg in await self._pull(batch, timeout, wait=False)]
         msgs = await self._pull(1, timeout, wait=True)
         pending = msgs[-1].metadata.num_pending if msgs else 0
         if batch > 1 and pending:

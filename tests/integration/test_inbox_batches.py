@@ -1,11 +1,30 @@
 """The inbox settling batches: checked in worker processes, applied without a savepoint each."""
 
-from sqlalchemy import select
+import asyncio
+
+from sqlalchemy import func, select
 
 from services.bus.inbox import Inbox, Outcome
+from services.bus.receiver import Receiver
+from services.bus.topology import Partner, event_subject, inbound_stream
+from services.bus.transport import (
+    DurableConsumer,
+    ensure_inbound_stream,
+    ensure_outbound_stream,
+    publish,
+)
 from services.bus.verification_pool import VerificationPool
 from services.store.tables import inbound_streams, quarantine
-from tests.integration.test_outbox_inbox import _count, _inbox, _send, effects, pair
+from tests.integration.test_outbox_inbox import (
+    DALANG,
+    QIANFENG,
+    _count,
+    _inbox,
+    _send,
+    effects,
+    pair,
+)
+from tests.support.nats import NatsServer, connect, wait_for_messages
 
 __all__ = ["pair"]
 
@@ -63,3 +82,48 @@ async def test_a_handler_refusing_one_event_of_a_batch_leaves_out_only_its_effec
         assert (await conn.execute(select(inbound_streams.c.applied_seq))).scalar_one() == 5
         reasons = (await conn.execute(select(quarantine.c.reason))).scalars().all()
     assert reasons == ["not_applicable"]
+
+
+async def test_the_receiver_checks_the_next_batch_while_one_settles_and_applies_all_in_order(
+    pair, nats_single: NatsServer
+):
+    sender, receiver = pair
+    wires = [await _send(sender, n) for n in range(1, 41)]
+    inbox = _pooled(_inbox(receiver))
+    steps: list[str] = []
+    check, settle = inbox.check, inbox.settle
+
+    async def checking(raws):  # type: ignore[no-untyped-def]
+        steps.append("check")
+        return await check(raws)
+
+    async def settling(items, checks):  # type: ignore[no-untyped-def]
+        steps.append("settle")
+        await asyncio.sleep(0.05)  # a slow store: the next batch is fetched meanwhile
+        return await settle(items, checks)
+
+    inbox.check, inbox.settle = checking, settling  # type: ignore[method-assign]
+    async with await connect(nats_single) as nc:
+        js = nc.jetstream()
+        await ensure_outbound_stream(js, DALANG.id)
+        await ensure_inbound_stream(js, QIANFENG.id, [Partner(DALANG.id)])
+        subject = event_subject(DALANG.id, QIANFENG.id, "dispute.reported")
+        for n, wire in enumerate(wires, start=1):
+            await publish(js, subject, wire, f"event-{n}")
+        await wait_for_messages(js, inbound_stream(QIANFENG.id), 40, timeout=5)
+        consumer = await DurableConsumer.bind(js, inbound_stream(QIANFENG.id), "inbox")
+        running = asyncio.create_task(Receiver(consumer, inbox, batch=8, idle_s=0.2).run())
+        try:
+            assert inbox.pool is not None and await inbox.pool.ready()
+            while await _count(receiver, effects) < 40:
+                await asyncio.sleep(0.05)
+        finally:
+            running.cancel()
+            inbox.pool.close()
+        assert await consumer.fetch(10, timeout=0.3) == []  # every delivery was acked
+    # Five batches of eight, each checked before the one ahead of it had settled.
+    assert steps[:3] == ["check", "check", "settle"]
+    assert steps.count("check") == steps.count("settle") == 5
+    async with receiver.transaction() as conn:
+        assert (await conn.execute(select(inbound_streams.c.applied_seq))).scalar_one() == 40
+        assert (await conn.execute(select(func.count()).select_from(quarantine))).scalar() == 0
