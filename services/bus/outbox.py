@@ -116,18 +116,19 @@ async def enqueue_many(
 
 async def _lock_stream(conn: AsyncConnection, recipient: str) -> tuple[int, str]:
     """The stream's last seq and chain head, locked until the transaction ends."""
-    await insert_if_absent(
-        conn,
-        outbound_streams,
-        {"recipient": recipient, "last_seq": 0, "head": GENESIS, "delivered_seq": 0},
+    locked = (
+        select(outbound_streams.c.last_seq, outbound_streams.c.head)
+        .where(outbound_streams.c.recipient == recipient)
+        .with_for_update()
     )
-    stream = (
-        await conn.execute(
-            select(outbound_streams.c.last_seq, outbound_streams.c.head)
-            .where(outbound_streams.c.recipient == recipient)
-            .with_for_update()
+    stream = (await conn.execute(locked)).one_or_none()
+    if stream is None:  # the first envelope to this recipient (or a concurrent first)
+        await insert_if_absent(
+            conn,
+            outbound_streams,
+            {"recipient": recipient, "last_seq": 0, "head": GENESIS, "delivered_seq": 0},
         )
-    ).one()
+        stream = (await conn.execute(locked)).one()
     return int(stream.last_seq), str(stream.head)
 
 
