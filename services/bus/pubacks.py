@@ -10,7 +10,6 @@ recognised by their batch number and dropped.
 """
 
 import asyncio
-import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,8 @@ import nats.errors
 import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js.api import Header
+
+from services.bus.replies import Replies
 
 NO_RESPONDERS = "503"
 Message = tuple[str, bytes, dict[str, str]]
@@ -34,23 +35,12 @@ class _Batch:
     complete: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class PubAcks:
+class PubAcks(Replies):
     """Publishes batches on connection `nc` and gathers their PubAcks; `open()` before use."""
 
     def __init__(self, nc: Any) -> None:
-        self._nc = nc
-        self._inbox: str = nc.new_inbox()
-        self._numbers = itertools.count()
+        super().__init__(nc)
         self._batch: _Batch | None = None
-        self._subscription: Any = None
-
-    async def open(self) -> None:
-        self._subscription = await self._nc.subscribe(f"{self._inbox}.*", cb=self._arrive)
-
-    async def close(self) -> None:
-        if self._subscription is not None:
-            await self._subscription.unsubscribe()
-            self._subscription = None
 
     async def publish(
         self, messages: Sequence[Message], timeout: float

@@ -16,12 +16,13 @@ consumer): it is handed out by the next pull, acked or redelivered as usual.
 """
 
 import asyncio
-import itertools
 import json
 from collections import deque
 from typing import Any
 
 from nats.aio.msg import Msg
+
+from services.bus.replies import Replies
 
 STATUS = "Status"
 DESCRIPTION = "Description"
@@ -33,27 +34,18 @@ class PullRefused(Exception):
     """The server answered a pull request with an error status other than an ending one."""
 
 
-class PullFeed:
-    """Pull requests for one durable consumer on connection `nc`, answered on one subscription."""
+class PullFeed(Replies):
+    """Pull requests for one durable consumer on connection `nc`, answered on one subscription.
+
+    `close()` stops receiving; messages not handed out are redelivered by the server after
+    AckWait.
+    """
 
     def __init__(self, nc: Any, next_subject: str) -> None:
-        self._nc = nc
+        super().__init__(nc)
         self._next_subject = next_subject
-        self._inbox: str = nc.new_inbox()
         self._arrived: deque[Msg] = deque()
         self._signal = asyncio.Event()
-        self._numbers = itertools.count()
-        self._subscription: Any = None
-
-    async def open(self) -> None:
-        """Subscribe to the replies of every request this feed will make."""
-        self._subscription = await self._nc.subscribe(f"{self._inbox}.*", cb=self._arrive)
-
-    async def close(self) -> None:
-        """Stop receiving; messages not handed out are redelivered by the server after AckWait."""
-        if self._subscription is not None:
-            await self._subscription.unsubscribe()
-            self._subscription = None
 
     async def pull(self, batch: int, timeout: float, *, wait: bool) -> list[Msg]:
         """Up to `batch` messages: what arrived already, else what one request brings.
