@@ -44,16 +44,18 @@ class Receiver:
         """Receive for ever; a transport failure is retried after a pause.
 
         While one batch settles, the next is being checked (in the verification workers, if
-        the node has them): it is fetched, without waiting, before the one ahead settles. The
-        inbox still settles the batches one after the other, in stream order.
+        the node has them): after a full batch, which says more are waiting, the next is
+        fetched, without waiting, before the one ahead settles. The inbox still settles the
+        batches one after the other, in stream order.
         """
         ahead: _Fetched | None = None
         while True:
+            fetched = None
             try:
-                fetched = await self._fetch(wait=ahead is None)
+                if ahead is None or len(ahead.deliveries) == self.batch:
+                    fetched = await self._fetch(wait=ahead is None)
             except TransportError as failure:
                 log.warning("receiver: %s", failure)
-                fetched = None
                 if ahead is None:
                     await asyncio.sleep(self.idle_s)
             try:
