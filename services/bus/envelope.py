@@ -8,6 +8,7 @@ bytes, signature included, or for a batch-signed one its Merkle leaf hash; the f
 a stream has `prev` = GENESIS.
 """
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -83,7 +84,8 @@ class Envelope(BaseModel):
     @field_validator("time")
     @classmethod
     def _calendar_time(cls, value: str) -> str:
-        parse_time(value)  # ValueError for 2026-02-30, 24:00, leap seconds
+        # Its form (TIME_PATTERN) is the field's own constraint, checked before this.
+        datetime.fromisoformat(value)  # ValueError for 2026-02-30, 24:00, leap seconds
         return value
 
     @model_validator(mode="after")
@@ -98,6 +100,12 @@ class Envelope(BaseModel):
 
     @property
     def sent_at(self) -> datetime:
+        return self._sent_at
+
+    # An envelope never changes: what is derived from it is computed once, when first needed
+    # (in the instance's __dict__, where it is read without pydantic's private-attribute path).
+    @functools.cached_property
+    def _sent_at(self) -> datetime:
         return parse_time(self.time)
 
     @property
@@ -108,10 +116,9 @@ class Envelope(BaseModel):
     def agreement_version(self) -> int:
         return int(self.agreement.partition("@")[2])
 
-    _document: dict[str, Any] = PrivateAttr(default_factory=dict)
-    _wire: bytes = PrivateAttr(default=b"")
-    _hash: str = PrivateAttr(default="")
-    _signed: bytes = PrivateAttr(default=b"")
+    # Set by _build, the only way an Envelope is made; no defaults, which pydantic would copy in.
+    _document: dict[str, Any] = PrivateAttr()
+    _wire: bytes = PrivateAttr()
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "Envelope":
@@ -140,8 +147,8 @@ class Envelope(BaseModel):
     @classmethod
     def _build(cls, document: dict[str, Any], wire: bytes | None) -> "Envelope":
         """Validate `document`; `wire` is its canonical form when already known."""
-        nulls = sorted(k for k, v in document.items() if v is None)
-        if nulls:
+        if None in document.values():
+            nulls = sorted(k for k, v in document.items() if v is None)
             raise MalformedEnvelope(f"absent attributes are left out, never null: {nulls}")
         try:
             envelope = cls.model_validate(document)
@@ -154,10 +161,6 @@ class Envelope(BaseModel):
                 raise MalformedEnvelope(f"no canonical form: {exc}") from exc
         envelope._document = document
         envelope._wire = wire
-        if envelope.proof is None:
-            envelope._hash = sha256_hex(wire)
-        else:
-            envelope._hash = leaf_hash(envelope.signed_bytes()).hex()
         return envelope
 
     def document(self) -> dict[str, Any]:
@@ -173,11 +176,6 @@ class Envelope(BaseModel):
         strings and numbers, so the last occurrence of each member is the envelope's own, not
         one nested in `data`.
         """
-        if not self._signed:
-            self._signed = self._cut_unsigned_members()
-        return self._signed
-
-    def _cut_unsigned_members(self) -> bytes:
         wire = self._wire
         for name, value in (("signature", self.signature), ("proof", self.proof)):
             if value is None:
@@ -201,8 +199,7 @@ class Envelope(BaseModel):
         if self.proof is None:
             return self.signed_bytes()
         index, size, path = parse_proof(self.proof)
-        batch_root = root_from_path(leaf_hash(self.signed_bytes()), index, size, path)
-        return batch_message(size, batch_root)
+        return batch_message(size, root_from_path(self._leaf_hash, index, size, path))
 
     def wire_bytes(self) -> bytes:
         """What goes on the wire: the canonical bytes of the signed envelope."""
@@ -210,7 +207,16 @@ class Envelope(BaseModel):
 
     def chain_hash(self) -> str:
         """The value the next envelope of the same stream carries in `prev`."""
-        return self._hash
+        return self._chain_hash
+
+    @functools.cached_property
+    def _chain_hash(self) -> str:
+        return sha256_hex(self._wire) if self.proof is None else self._leaf_hash.hex()
+
+    @functools.cached_property
+    def _leaf_hash(self) -> bytes:
+        """Its leaf hash in a batch's Merkle tree (its chain hash, if it was batch-signed)."""
+        return leaf_hash(self.signed_bytes())
 
 
 def new_event_id() -> str:
