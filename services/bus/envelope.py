@@ -29,7 +29,13 @@ from pydantic import (
 )
 
 from contracts.agreement import HandlingCode, JurisdictionId
-from contracts.canonical import b64decode, b64encode, canonical_bytes, sha256_hex
+from contracts.canonical import (
+    b64decode,
+    b64encode,
+    canonical_bytes,
+    plain_canonical_bytes,
+    sha256_hex,
+)
 from contracts.errors import MalformedEnvelope
 from contracts.keys import sign
 from contracts.merkle import (
@@ -135,7 +141,7 @@ class Envelope(BaseModel):
         One envelope has one byte form: the bytes stored are the bytes hashed into the chain,
         and no spelling of the same JSON (whitespace, order, escapes, 1.0 for 1) slips through.
         """
-        document = _canonical_document(raw)
+        document = canonical_document(raw)
         if document is not None:
             return cls._build(document, raw)
         # Not canonical, or not JSON at all: the strict parser says exactly what is wrong.
@@ -358,12 +364,48 @@ def json_number(text: str) -> int | float:
     return float(text)  # inf when out of range: refused when canonicalised
 
 
-def _canonical_document(raw: bytes) -> dict[str, Any] | None:
+class _NotPlain(Exception):
+    """A float, an unsafe integer or a NaN: the plain check of canonical_document cannot say."""
+
+
+def _not_plain(_text: str) -> Any:
+    raise _NotPlain
+
+
+def _plain_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_EXACT_INT:
+        raise _NotPlain
+    return value
+
+
+# Reads JSON with no float, no unsafe integer and no NaN (a stateless parser, like a pattern).
+_PLAIN_JSON = json.JSONDecoder(
+    parse_float=_not_plain, parse_int=_plain_int, parse_constant=_not_plain
+)
+# A character beyond U+FFFF: UTF-8 lead bytes F0-F4 (F5-FF never occur in UTF-8).
+_ASTRAL_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
+
+
+def canonical_document(raw: bytes) -> dict[str, Any] | None:
     """The object `raw` holds when `raw` is exactly its canonical form, else None.
 
     A plain parse suffices here: duplicate names, NaN or another spelling of a number all
-    give an object whose canonical bytes differ from `raw` (or have none).
+    give an object whose canonical bytes differ from `raw` (or have none). Most envelopes
+    hold only plain values (contracts.canonical.plain_canonical_bytes): read without floats,
+    and without a character beyond U+FFFF (whose UTF-16 order may differ from Python's), they
+    are re-encoded without a walk to tell whether they are.
     """
+    try:
+        if not any(lead in raw for lead in _ASTRAL_LEADS):
+            document = _PLAIN_JSON.decode(raw.decode("utf-8"))
+            if isinstance(document, dict) and plain_canonical_bytes(document) == raw:
+                return document
+            return None
+    except _NotPlain:
+        pass
+    except (ValueError, RecursionError):
+        return None
     try:
         document = json.loads(raw, parse_int=json_number)
         if isinstance(document, dict) and canonical_bytes(document) == raw:
