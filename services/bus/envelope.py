@@ -111,7 +111,7 @@ class Envelope(BaseModel):
     # (in the instance's __dict__, where it is read without pydantic's private-attribute path).
     @functools.cached_property
     def _sent_at(self) -> datetime:
-        return parse_time(self.time)
+        return datetime.fromisoformat(self.time)  # its form was checked: parse_time's result
 
     @property
     def agreement_id(self) -> str:
