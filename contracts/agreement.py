@@ -246,6 +246,9 @@ class AgreementBook:
         for item in loaded:
             a = item.agreement
             self._versions.setdefault(a.id, {})[a.version] = item
+        # The book never changes once made: which version is in force on a day is worked out
+        # once (every received envelope asks), for the agreements it knows.
+        self._in_force: dict[tuple[str, date], LoadedAgreement | None] = {}
 
     @classmethod
     def from_paths(cls, paths: list[Path]) -> "AgreementBook":
@@ -262,10 +265,18 @@ class AgreementBook:
     def versions(self, agreement_id: str) -> dict[int, LoadedAgreement]:
         return dict(self._versions.get(agreement_id, {}))
 
+    def knows(self, agreement_id: str) -> bool:
+        """Whether some version of `agreement_id` is in the book."""
+        return agreement_id in self._versions
+
     def in_force(self, agreement_id: str, on: date) -> LoadedAgreement | None:
         """The highest version of `agreement_id` signed by all and effective on `on`."""
-        versions = self._versions.get(agreement_id, {})
-        return next(
-            (versions[v] for v in sorted(versions, reverse=True) if versions[v].in_force(on)),
-            None,
-        )
+        versions = self._versions.get(agreement_id)
+        if versions is None:
+            return None
+        if (agreement_id, on) not in self._in_force:
+            self._in_force[agreement_id, on] = next(
+                (versions[v] for v in sorted(versions, reverse=True) if versions[v].in_force(on)),
+                None,
+            )
+        return self._in_force[agreement_id, on]

@@ -10,6 +10,8 @@ import rfc8785
 
 _SAFE_INT = 2**53
 _KEY_LIMIT = "\ue000"
+# The standard library's sorted, compact JSON (a stateless encoder, like a compiled pattern).
+_SORTED_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 class NotCanonicalisable(ValueError):
@@ -27,9 +29,8 @@ def canonical_bytes(value: Any) -> bytes:
     What RFC 8785 cannot represent raises NotCanonicalisable.
     """
     if _plain(value):
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         try:
-            return text.encode("utf-8")
+            return plain_canonical_bytes(value)
         except UnicodeEncodeError:  # a lone surrogate: let rfc8785 refuse it properly
             pass
     try:
@@ -40,6 +41,17 @@ def canonical_bytes(value: Any) -> bytes:
         raise NotCanonicalisable("a NaN or infinite number has no JSON form") from exc
     except rfc8785.CanonicalizationError as exc:
         raise NotCanonicalisable("a string with a lone surrogate is not UTF-8") from exc
+
+
+def plain_canonical_bytes(value: Any) -> bytes:
+    """RFC 8785 bytes of a value the caller knows to be plain, without looking again.
+
+    Plain: objects, arrays, strings, safe integers, booleans and null only, and member names
+    that sort the same by code point as by UTF-16 code unit (true when no name has a character
+    at or above U+E000, or when none has one beyond U+FFFF). UnicodeEncodeError for a string
+    with a lone surrogate, which has no UTF-8 form.
+    """
+    return _SORTED_JSON.encode(value).encode("utf-8")
 
 
 def _plain(value: Any) -> bool:

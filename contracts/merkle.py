@@ -16,9 +16,13 @@ class BadProof(ValueError):
     """An inclusion path that does not fit its leaf index and batch size."""
 
 
-def leaf_hash(leaf: bytes) -> bytes:
-    """SHA-256(0x00 || leaf): the hash of one envelope's signed bytes in the tree."""
-    return hashlib.sha256(b"\x00" + leaf).digest()
+def leaf_hash(*leaf: bytes | memoryview) -> bytes:
+    """SHA-256(0x00 || leaf): the hash of one envelope's signed bytes in the tree (given whole
+    or in consecutive parts)."""
+    hashed = hashlib.sha256(b"\x00")
+    for part in leaf:
+        hashed.update(part)
+    return hashed.digest()
 
 
 def _node(left: bytes, right: bytes) -> bytes:

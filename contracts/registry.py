@@ -52,6 +52,14 @@ class ContractRegistry:
                 raise ValueError(f"{model.event_type} {model.version} registered twice")
             versions[model.version] = model
         self._upcasters = dict(upcasters or {})
+        # The newest model of each type, and of each of its majors (key None: of all of them).
+        self._latest: dict[tuple[str, int | None], type[EventData]] = {
+            (event_type, major): versions[
+                max(v for v in versions if major is None or v[0] == major)
+            ]
+            for event_type, versions in self._models.items()
+            for major in [None, *{v[0] for v in versions}]
+        }
         problems = self.upcaster_problems()
         if problems:
             raise ValueError("; ".join(problems))
@@ -82,11 +90,11 @@ class ContractRegistry:
 
     def latest(self, event_type: str, major: int | None = None) -> type[EventData]:
         """The newest model of a type (within `major` when given)."""
-        versions = self._versions(event_type)
-        known = [v for v in versions if major is None or v[0] == major]
-        if not known:
+        model = self._latest.get((event_type, major))
+        if model is None:
+            self._versions(event_type)  # UnknownEventType
             raise UnknownContractVersion(f"{event_type} has no major version {major}")
-        return versions[max(known)]
+        return model
 
     def read(self, event_type: str, version: tuple[int, int], data: Any) -> EventData:
         """Validate `data` of `event_type` at `version` and upcast it to the newest major."""

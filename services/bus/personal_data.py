@@ -12,7 +12,6 @@ import functools
 import json
 import os
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -142,9 +141,20 @@ def _rewrite(
 
 
 def _content_key(shared: bytes, event_id: str) -> AESGCM:
-    salt = uuid.UUID(event_id).bytes
+    salt = uuid_bytes(event_id)
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=INFO).derive(shared)
     return AESGCM(key)
+
+
+def uuid_bytes(event_id: str) -> bytes:
+    """`uuid.UUID(event_id).bytes` for a UUID in its standard form (as every event id is),
+    without building the UUID; ValueError for another form."""
+    if len(event_id) != 36 or event_id.count("-") != 4:
+        raise ValueError(f"{event_id!r} is not a UUID in its standard form")
+    raw = bytes.fromhex(event_id.replace("-", ""))  # ValueError for a non-hex digit
+    if len(raw) != 16:  # fromhex skips whitespace
+        raise ValueError(f"{event_id!r} is not a UUID in its standard form")
+    return raw
 
 
 def _aad(event_id: str, path: str) -> bytes:

@@ -173,7 +173,7 @@ class Verifier:
         return VerifiedEvent(envelope=envelope, event=event, agreement=agreement)
 
     def _agreement(self, envelope: Envelope, now: datetime) -> Agreement:
-        if not self.agreements.versions(envelope.agreement_id):
+        if not self.agreements.knows(envelope.agreement_id):
             raise UnknownAgreement(f"agreement {envelope.agreement_id} is unknown here")
         # Agreement dates are days of the UTC calendar, whatever the node's local zone.
         loaded = self.agreements.in_force(envelope.agreement_id, now.astimezone(UTC).date())

@@ -23,6 +23,7 @@ from services.bus.envelope import (
     GENESIS,
     Envelope,
     parse_proof,
+    signing_bytes,
 )
 from services.bus.verification import StreamPosition
 from tests.support.envelopes import ARRIVAL, Exchange, resign
@@ -82,6 +83,19 @@ def test_a_path_of_the_wrong_length_or_a_place_outside_the_batch_is_refused() ->
 def test_a_leaf_and_an_inner_node_never_hash_alike() -> None:
     left, right = _leaves(2)
     assert leaf_hash(left + right) != root([left, right])
+
+
+def test_a_leaf_hashed_in_parts_hashes_as_the_whole() -> None:
+    leaf = b'{"agreement":"a@1","seq":1}'
+    assert leaf_hash(leaf[:5], memoryview(leaf)[5:9], leaf[9:]) == leaf_hash(leaf)
+    assert leaf_hash(leaf) == hashlib.sha256(b"\x00" + leaf).digest()
+
+
+def test_signed_bytes_cut_from_the_wire_are_the_document_without_signature_and_proof() -> None:
+    for envelope in [*Exchange(batch_signing=8).batch(3), Exchange().envelope()]:
+        received = Envelope.from_wire(envelope.wire_bytes())
+        assert received.signed_bytes() == signing_bytes(received.document())
+        assert received.chain_hash() == envelope.chain_hash()
 
 
 def test_a_batch_shares_one_signature_and_each_envelope_verifies_alone() -> None:

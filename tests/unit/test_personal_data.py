@@ -1,5 +1,6 @@
 """Personal-data sealing: which fields a path pattern names, and how they are sealed and opened."""
 
+import uuid
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from services.bus.personal_data import (
     mask_fields,
     open_fields,
     seal_fields,
+    uuid_bytes,
 )
 
 RECIPIENT = X25519PrivateKey.generate()
@@ -142,3 +144,26 @@ def test_masking_for_logs_hides_every_named_field() -> None:
     assert masked["parties"][0]["id_number"] == MASK and masked["applicant"]["address"] == MASK
     assert masked["phones"] == [MASK, None, MASK]
     assert "511603" not in str(masked)
+
+
+def test_an_event_ids_bytes_are_those_of_its_uuid() -> None:
+    for event_id in [new_event_id(), str(uuid.uuid4()), new_event_id().upper()]:
+        assert uuid_bytes(event_id) == uuid.UUID(event_id).bytes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "0" * 32,
+        "{" + new_event_id() + "}",
+        "urn:uuid:" + new_event_id(),
+        new_event_id().replace("-", " "),
+        new_event_id()[:-1] + "g",
+        new_event_id()[:8] + " " + new_event_id()[9:],
+        new_event_id()[:-2] + " 1",
+    ],
+)
+def test_an_id_not_in_the_standard_uuid_form_has_no_bytes(text: str) -> None:
+    with pytest.raises(ValueError):
+        uuid_bytes(text)
