@@ -25,11 +25,38 @@ class NodeProcessFailed(RuntimeError):
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of process `pid` in MB (VmRSS from /proc)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """Resident memory in MB (VmRSS from /proc) of process `pid` and the processes it started
+    (a node's verification workers)."""
+    own, *started = family(pid)
+    found = _rss_mb(own)
+    if found is None:
+        raise NodeProcessFailed(f"no VmRSS for pid {pid}")
+    return found + sum(_rss_mb(p) or 0.0 for p in started)  # a worker may end meanwhile
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
-    raise NodeProcessFailed(f"no VmRSS for pid {pid}")
+    return None  # a process on its way out has no VmRSS line
+
+
+def family(pid: int) -> list[int]:
+    """`pid` and its live descendants (/proc/<pid>/task/*/children)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                queue += [int(child) for child in task.read_text().split()]
+            except OSError:
+                continue
+    return found
 
 
 @dataclass
@@ -105,10 +132,19 @@ class NodeProcess:
 
 
 def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) process `pid` has used so far, all its threads (/proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
+    """CPU seconds (user + system) process `pid` has used so far, all its threads, and its live
+    descendants (a node's verification workers, started during the phase measured) (/proc)."""
+    total = 0.0
+    for member in family(pid):
+        try:
+            stat = Path(f"/proc/{member}/stat").read_text()
+        except OSError:
+            if member == pid:
+                raise
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class CpuWatch:
