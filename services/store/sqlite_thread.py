@@ -80,22 +80,33 @@ class Cursor:
         await self.close()
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> "Cursor":
-        run = partial(self._run, "execute", sql, () if parameters is None else parameters)
+        run = partial(self._execute, sql, () if parameters is None else parameters)
         await self._connection.on_thread(run)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> "Cursor":
-        await self._connection.on_thread(partial(self._run, "executemany", sql, parameters))
+        await self._connection.on_thread(partial(self._executemany, sql, parameters))
         return self
 
-    def _run(self, method: str, sql: str, parameters: Any) -> None:
-        """On the connection's thread: the statement, its first rows, and the state after."""
+    # On the connection's thread (aiosqlite logs these calls by name, their arguments hidden:
+    # services/store/driver_logs.py).
+    def _execute(self, sql: str, parameters: Sequence[Any]) -> None:
+        self._run(lambda cursor: cursor.execute(sql, parameters))
+
+    def _executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> None:
+        self._run(lambda cursor: cursor.executemany(sql, parameters))
+
+    def _run(self, statement: Callable[[sqlite3.Cursor], object]) -> None:
+        """The statement, its first rows, and the connection's state after."""
         cursor = self._connection._conn.cursor()
         try:
-            getattr(cursor, method)(sql, parameters)
+            statement(cursor)
             self.description = cursor.description
             self.rowcount, self.lastrowid = cursor.rowcount, cursor.lastrowid
             self._rows = deque(cursor.fetchmany(PREFETCH) if cursor.description else ())
+        except BaseException:
+            cursor.close()
+            raise
         finally:
             self._connection._open_transaction = self._connection._conn.in_transaction
         if len(self._rows) == PREFETCH:

@@ -38,7 +38,7 @@ async def test_a_transaction_with_one_select_takes_three_trips_to_the_thread(
     try:
         async with db.transaction() as conn:
             await conn.execute(select(outbound_streams.c.recipient))
-        assert trips == ["_run", "_run", "_end"]  # BEGIN IMMEDIATE, the SELECT, COMMIT
+        assert trips == ["_execute", "_execute", "_end"]  # BEGIN IMMEDIATE, the SELECT, COMMIT
         trips.clear()
         async with db.engine.connect() as conn:  # no transaction: nothing to roll back
             pass
