@@ -21,6 +21,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from services.bus.outbox import Outgoing
+from services.collector import settle_collector
 from services.node import Node
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings
@@ -60,6 +61,7 @@ async def main(settings_file: Path) -> None:
     settings = NodeSettings.model_validate(json.loads(settings_file.read_text()))
     runtime = NodeRuntime(settings, recording_handlers(["dispute.reported"]))
     node = await runtime.start()
+    settle_collector()  # as `fengqiao node run` does
     partner = settings.partners[0].jurisdiction
     reply({"ready": True})
     try:

@@ -14,6 +14,7 @@ from gateway.app import create_app
 from gateway.cli.console import reporting_input_errors
 from gateway.cli.settings_option import ConfigOption, node_settings
 from gateway.node_api import NodeApi
+from services.collector import settle_collector
 from services.keyring import KeysMissing
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings
@@ -74,6 +75,7 @@ async def _serve(runtime: NodeRuntime, listener: socket.socket) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     node = await runtime.start()
+    settle_collector()
     try:
         server = NodeHttpServer(
             uvicorn.Config(

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from services.bus.verification import Checked, Verifier
+from services.collector import settle_collector
 from services.embedded_nats import stop_with_parent
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def _start_worker(portable: tuple[Verifier, dict[str, bytes]], node_pid: int) ->
     verifier, keys = portable
     own = {kid: X25519PrivateKey.from_private_bytes(raw) for kid, raw in keys.items()}
     _worker_verifier[:] = [replace(verifier, encryption_keys=own)]
+    settle_collector()
 
 
 def _check_run(raws: list[bytes], now: datetime | None) -> list[Checked]:
