@@ -56,6 +56,8 @@ VERSION_PATTERN = r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
 PROOF_PATTERN = r"^(0|[1-9][0-9]{0,3}):([1-9][0-9]{0,3}):([A-Za-z0-9+/]*={0,2})$"
 """`<leaf index>:<batch size>:<base64 of the inclusion path's 32-byte hashes, nearest first>`"""
 UNSIGNED = ("signature", "proof")
+_REDERIVED = frozenset({"_document", "_leaf_hash"})
+"""Cached values an envelope computes again when asked for, rather than carry in a pickle."""
 """The members the signed bytes leave out."""
 
 
@@ -121,9 +123,23 @@ class Envelope(BaseModel):
     def agreement_version(self) -> int:
         return int(self.agreement.partition("@")[2])
 
-    if TYPE_CHECKING:  # not pydantic private attributes: see _build
-        _document: dict[str, Any]
+    if TYPE_CHECKING:  # not a pydantic private attribute: see _build
         _wire: bytes
+
+    @functools.cached_property
+    def _document(self) -> dict[str, Any]:
+        """Set when built; after a pickle, read back from the wire bytes (its canonical form)."""
+        parsed: dict[str, Any] = json.loads(self._wire)
+        return parsed
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Without what the wire bytes give back (checked envelopes come back from the
+        verification workers pickled: this halves the time that takes), with the chain hash,
+        which the inbox needs."""
+        self._chain_hash  # noqa: B018 (computed here, in the worker, once)
+        state = super().__getstate__()
+        state["__dict__"] = {k: v for k, v in self.__dict__.items() if k not in _REDERIVED}
+        return state
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "Envelope":

@@ -1,5 +1,7 @@
 """Checking a batch in worker processes gives what checking it on the event loop gives."""
 
+import pickle
+
 from services.bus.envelope import GENESIS
 from services.bus.verification import Checked
 from services.bus.verification_pool import VerificationPool, default_workers
@@ -72,3 +74,22 @@ async def test_batches_are_checked_on_the_event_loop_until_the_workers_are_up() 
 
 def test_workers_default_to_one_per_cpu_but_one_and_none_below_three_cpus() -> None:
     assert [default_workers(cpus) for cpus in (1, 2, 3, 8)] == [0, 1, 2, 7]
+
+
+def test_a_checked_envelope_comes_back_from_a_pickle_whole_but_lighter() -> None:
+    exchange = Exchange(batch_signing=8)
+    [signed, *_] = exchange.batch(3)
+    checked = exchange.verifier().check(signed.wire_bytes(), ARRIVAL)
+    assert checked.envelope is not None
+    full = len(pickle.dumps(checked.envelope.__dict__))
+    back = pickle.loads(pickle.dumps(checked))
+    envelope = back.envelope
+    # Parsed again from the wire bytes only when asked for; the chain hash travels with it.
+    assert {"_document", "_leaf_hash"}.isdisjoint(vars(envelope))
+    assert "_chain_hash" in vars(envelope)
+    assert len(pickle.dumps(back.envelope)) < full
+    assert envelope == checked.envelope and back.event == checked.event
+    assert envelope.document() == signed.document()
+    assert envelope.wire_bytes() == signed.wire_bytes()
+    assert envelope.chain_hash() == signed.chain_hash()
+    assert envelope.signature_message() == signed.signature_message()
