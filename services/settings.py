@@ -52,7 +52,6 @@ class NodeSettings(BaseSettings):
         ge=0,
         description="processes checking fetched batches; default CPUs - 1",
     )
-    receipt_every: int = 100
     receipt_interval_s: float = 1.0
     gap_repair_after_s: float = Field(
         default=5.0, description="how long a gap in a partner's stream may stay open"
