@@ -68,13 +68,14 @@ class Checked:
     """An envelope after every check that does not depend on its stream position.
 
     `rejected` is its stage-1 refusal (it does not take its stream place); otherwise it is
-    authentic and `event` is its admitted data, or `refused` says why it was not admitted.
-    Pure and picklable, so that a batch can be checked in other processes.
+    authentic and `data` is its data, personal fields opened, for its contract to read (which
+    `Verifier.admitted` does, where the event is applied), or `refused` says why it was not
+    admitted. Pure and picklable, so that a batch can be checked in other processes.
     """
 
     envelope: Envelope | None = None
     agreement: tuple[str, int] | None = None
-    event: EventData | None = None
+    data: dict[str, Any] | None = None
     rejected: EnvelopeRejected | None = None
     refused: EnvelopeRejected | None = None
 
@@ -122,17 +123,18 @@ class Verifier:
         return envelope, agreement
 
     def check(self, raw: bytes, now: datetime) -> Checked:
-        """Both stages but the stream position, with the outcome as a value, not raised."""
+        """Both stages but the stream position and the contract's reading of the data, with
+        the outcome as a value, not raised."""
         try:
             envelope, agreement = self.authenticate(raw, now)
         except EnvelopeRejected as rejected:
             return Checked(rejected=rejected)
         ref = (agreement.id, agreement.version)
         try:
-            event = self.admit(envelope, agreement).event
+            data = self._admissible(envelope, agreement)
         except EnvelopeRejected as refused:
             return Checked(envelope, ref, refused=refused)
-        return Checked(envelope, ref, event)
+        return Checked(envelope, ref, data)
 
     def place(self, checked: Checked, position: StreamPosition) -> tuple[Envelope, Agreement]:
         """Stage 1 for a checked envelope: its refusal, or its place after `position`.
@@ -147,11 +149,12 @@ class Verifier:
         return checked.envelope, self.agreements.versions(agreement_id)[version].agreement
 
     def admitted(self, checked: Checked, agreement: Agreement) -> VerifiedEvent:
-        """Stage 2 for a placed envelope: its verified event, or its refusal."""
+        """Stage 2 for a placed envelope: its verified event, or its refusal (the last check
+        of stage 2, the contract's reading of the data, is made here)."""
         if checked.refused is not None:
             raise checked.refused
-        assert checked.envelope is not None and checked.event is not None
-        return VerifiedEvent(envelope=checked.envelope, event=checked.event, agreement=agreement)
+        assert checked.envelope is not None and checked.data is not None
+        return self._read(checked.envelope, checked.data, agreement)
 
     def admit(self, envelope: Envelope, agreement: Agreement) -> VerifiedEvent:
         """Stage 2: is its contract known here, does the agreement permit it, is its data valid?
@@ -159,6 +162,10 @@ class Verifier:
         An authentic envelope that fails here still takes its place in the stream (the chain
         goes on) and is quarantined, so that it can be re-driven after an amendment.
         """
+        return self._read(envelope, self._admissible(envelope, agreement), agreement)
+
+    def _admissible(self, envelope: Envelope, agreement: Agreement) -> dict[str, Any]:
+        """Stage 2 but the contract's reading: its data with the personal fields opened."""
         _, version = parse_schema_uri(envelope.dataschema)  # its form was checked in stage 1
         self.contracts.latest(envelope.type)  # unknown type -> UnknownEventType
         self.contracts.latest(envelope.type, version[0])  # unknown major -> UnknownContractVersion
@@ -168,7 +175,12 @@ class Verifier:
                 f"{agreement.ref} does not permit {envelope.type} {version[0]}.x "
                 f"from {envelope.source} to {envelope.recipient}"
             )
-        data = self._open(envelope, agreement)
+        return self._open(envelope, agreement)
+
+    def _read(
+        self, envelope: Envelope, data: dict[str, Any], agreement: Agreement
+    ) -> VerifiedEvent:
+        _, version = parse_schema_uri(envelope.dataschema)
         event = self.contracts.read(envelope.type, version, data)
         return VerifiedEvent(envelope=envelope, event=event, agreement=agreement)
 

@@ -13,7 +13,7 @@ def _outcome(checked: Checked) -> tuple[object, ...]:
     return (
         envelope.wire_bytes() if envelope else None,
         checked.agreement,
-        checked.event,
+        checked.data,
         type(checked.rejected).__name__,
         str(checked.rejected),
         type(checked.refused).__name__,
@@ -57,7 +57,7 @@ async def test_small_batches_are_checked_without_starting_workers() -> None:
     exchange = Exchange()
     pool = VerificationPool(exchange.verifier(), workers=2, inline_below=32)
     checked = await pool.check_many([exchange.envelope().wire_bytes()], ARRIVAL)
-    assert checked[0].event is not None
+    assert checked[0].data is not None
     assert pool._executor is None
 
 
@@ -66,7 +66,7 @@ async def test_batches_are_checked_on_the_event_loop_until_the_workers_are_up() 
     pool = VerificationPool(exchange.verifier(), workers=2, inline_below=1)
     try:
         [first] = await pool.check_many([exchange.envelope().wire_bytes()], ARRIVAL)
-        assert first.event is not None and pool._executor is not None
+        assert first.data is not None and pool._executor is not None
         assert await pool.ready()
     finally:
         pool.close()
@@ -88,7 +88,7 @@ def test_a_checked_envelope_comes_back_from_a_pickle_whole_but_lighter() -> None
     assert {"_document", "_leaf_hash"}.isdisjoint(vars(envelope))
     assert "_chain_hash" in vars(envelope)
     assert len(pickle.dumps(back.envelope)) < len(envelope.wire_bytes()) + 200 < full
-    assert envelope == checked.envelope and back.event == checked.event
+    assert envelope == checked.envelope and back.data == checked.data
     assert envelope.model_fields_set == checked.envelope.model_fields_set
     assert envelope.document() == signed.document()
     assert envelope.wire_bytes() == signed.wire_bytes()
