@@ -1,9 +1,10 @@
 """Checking a fetched batch of envelopes in worker processes, off the event loop.
 
-The checks that do not depend on a stream position (parsing, agreement, signature, personal
-fields, contract) are pure over bytes, so the batch is cut into one contiguous run per worker and
-checked in parallel; the results come back in order, and the inbox then places them in their
-streams one by one, on the event loop, exactly as if it had checked them itself.
+The checks that do not depend on a stream position (parsing, agreement, signature, contract
+known and permitted, personal fields opened) are pure over bytes, so the batch is cut into one
+contiguous run per worker and checked in parallel; the results come back in order, and the
+inbox then places them in their streams one by one, on the event loop, exactly as if it had
+checked them itself (and there the contract reads each one's opened data).
 """
 
 import asyncio
