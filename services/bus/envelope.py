@@ -127,7 +127,8 @@ class Envelope(BaseModel):
     @functools.cached_property
     def _document(self) -> dict[str, Any]:
         """Set when built; after a pickle, read back from the wire bytes (its canonical form)."""
-        return _reparse(self._wire)
+        document: dict[str, Any] = _read_json(self._wire)[0]
+        return document
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as its wire bytes and chain hash: checked envelopes come back from the
@@ -422,35 +423,29 @@ def canonical_document(raw: bytes) -> dict[str, Any] | None:
     are re-encoded without a walk to tell whether they are.
     """
     try:
-        if not any(lead in raw for lead in _ASTRAL_LEADS):
-            document = _PLAIN_JSON.decode(raw.decode("utf-8"))
-            if isinstance(document, dict) and plain_canonical_bytes(document) == raw:
+        document, plain = _read_json(raw, plain=not any(lead in raw for lead in _ASTRAL_LEADS))
+        if isinstance(document, dict):
+            encode = plain_canonical_bytes if plain else canonical_bytes
+            if encode(document) == raw:
                 return document
-            return None
-    except _NotPlain:
-        pass
-    except (ValueError, RecursionError):
-        return None
-    try:
-        document = json.loads(raw, parse_int=json_number)
-        if isinstance(document, dict) and canonical_bytes(document) == raw:
-            return document
     except (ValueError, RecursionError):
         pass
     return None
 
 
-def _reparse(wire: bytes) -> dict[str, Any]:
-    """The object of canonical bytes known to be an envelope's: as canonical_document read it."""
-    try:
-        parsed: dict[str, Any] = _PLAIN_JSON.decode(wire.decode("utf-8"))
-    except _NotPlain:
-        parsed = json.loads(wire, parse_int=json_number)
-    return parsed
+def _read_json(raw: bytes, plain: bool = True) -> tuple[Any, bool]:
+    """The JSON value of `raw`, read without floats and unsafe integers when it has none (and
+    `plain` allows), else as json_number reads numbers; and whether it was read plain."""
+    if plain:
+        try:
+            return _PLAIN_JSON.decode(raw.decode("utf-8")), True
+        except _NotPlain:
+            pass
+    return json.loads(raw, parse_int=json_number), False
 
 
 def _unpickle(wire: bytes, chain_hash: str) -> Envelope:
-    envelope = Envelope.model_construct(**_reparse(wire))
+    envelope = Envelope.model_construct(**_read_json(wire)[0])
     envelope.__dict__.update(_wire=wire, _chain_hash=chain_hash)
     return envelope
 
