@@ -26,6 +26,9 @@ from services.settings import NodeSettings
 
 log = logging.getLogger(__name__)
 
+STOP_WAIT_S = 10.0
+"""How long stop() waits for each of its steps (the loops to end, NATS to close)."""
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -61,6 +64,7 @@ class NodeRuntime:
         self.tasks: list[asyncio.Task[None]] = []
         self._node: Node | None = None
         self.parts: NodeParts | None = None  # the store, keys and inbox, once started
+        self.stop_wait_s = STOP_WAIT_S
 
     @property
     def node(self) -> Node:
@@ -130,14 +134,28 @@ class NodeRuntime:
                 await issue_receipts(conn, node.book, node.signer, self.clock())
 
     async def stop(self) -> None:
-        """Stop the loops, drain NATS, close the store, stop an embedded server."""
+        """Stop the loops, drain NATS, close the store, stop an embedded server.
+
+        Each wait is bounded by `stop_wait_s`: a loop that does not end on its cancel, or a
+        connection that does not close, is logged by name and left behind, so that stopping a
+        node always ends and says what it could not stop."""
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.tasks:
+            _, pending = await asyncio.wait(self.tasks, timeout=self.stop_wait_s)
+            for task in pending:
+                log.error(
+                    "the %s loop did not end within %g s of its cancel; left behind",
+                    task.get_name(),
+                    self.stop_wait_s,
+                )
         self.tasks = []
         if self.nc is not None and not self.nc.is_closed:
             # The loops are stopped and every ack was confirmed: nothing is left to drain.
-            await self.nc.close()
+            try:
+                await asyncio.wait_for(self.nc.close(), self.stop_wait_s)
+            except TimeoutError:
+                log.error("the NATS connection did not close within %g s", self.stop_wait_s)
         if self.parts is not None and self.parts.inbox.pool is not None:
             self.parts.inbox.pool.close()
         if self._node is not None:
