@@ -1,5 +1,6 @@
 """Compose a signed envelope for one event to one partner, as the agreement in force allows."""
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,10 @@ class Addressing:
     correlation: str | None = None
     causation: str | None = None
     handling: HandlingCode | None = None
+
+
+_recipient_key = functools.lru_cache(maxsize=64)(x25519_public)
+"""The key object of a partner's encryption key: partners' keys are few, so they are kept."""
 
 
 def check_permitted(agreement: Agreement, sender: str, recipient: str, event: EventData) -> None:
@@ -86,7 +91,7 @@ def draft(
         enc = agreement.current_key(to.recipient, "enc", now)
         if enc is None:
             raise UnknownKey(f"{to.recipient} has no encryption key valid now")
-        data, pdepk = seal_fields(data, patterns, event_id, x25519_public(enc.raw), sealing)
+        data, pdepk = seal_fields(data, patterns, event_id, _recipient_key(enc.raw), sealing)
         pdkid = enc.kid if pdepk else None
     return {
         "specversion": "1.0",

@@ -256,6 +256,7 @@ def new_event_id() -> str:
     return str(uuid6.uuid7())
 
 
+@functools.lru_cache(maxsize=16)  # the envelopes of one transaction share their `now`
 def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with milliseconds and `Z`, the only time form envelopes carry."""
     return (
