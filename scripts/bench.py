@@ -41,6 +41,7 @@ class Sizes:
     """How much each phase does; --quick is a smoke run that only checks the counts."""
 
     raw_messages: int
+    warmup_events: int
     e2e_events: int
     latency_rate: float
     latency_events: int
@@ -48,8 +49,8 @@ class Sizes:
     report_events: int
 
 
-DEFAULT = Sizes(50_000, 20_000, 500.0, 10_000, 100_000, 1_000_000)
-QUICK = Sizes(2_000, 1_000, 200.0, 400, 2_000, 10_000)
+DEFAULT = Sizes(50_000, 5_000, 20_000, 500.0, 10_000, 100_000, 1_000_000)
+QUICK = Sizes(2_000, 500, 1_000, 200.0, 400, 2_000, 10_000)
 
 
 def machine() -> dict[str, Any]:
@@ -84,6 +85,7 @@ def run_nodes(root: Path, sizes: Sizes, profile: Path | None) -> dict[str, Any]:
         bench: Bench = start_bench(root, regions, profile)
         try:
             figures |= bench.idle_memory()
+            figures |= bench.warm_up(sizes.warmup_events)
             figures |= bench.throughput(sizes.e2e_events)
             figures |= bench.latency(sizes.latency_events, sizes.latency_rate)
             figures |= bench.backlog(sizes.backlog_events)
