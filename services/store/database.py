@@ -57,8 +57,11 @@ def _sqlite_driver(
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    # Take the write lock at BEGIN, so that two writers queue instead of deadlocking later.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Take the write lock at BEGIN, so that two writers queue instead of deadlocking later;
+    # the BEGIN goes to the store's thread with the transaction's first statement.
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, sqlite_thread.Connection)
+    driver.begin_with_next_statement("BEGIN IMMEDIATE")
 
 
 class Database:

@@ -8,9 +8,9 @@ tens of microseconds of CPU on both threads, more than the statement: measured h
 transaction with one SELECT took ~1 ms of CPU, against ~0.1 ms with the synchronous driver.
 
 Here a statement is one trip: the cursor is opened, executed, its first rows fetched and, if
-that was all, closed, together on the thread. Commit and rollback make no trip when no
-transaction is open. Rows beyond the first `PREFETCH` (a streamed result) are fetched in
-further trips, as aiosqlite does.
+that was all, closed, together on the thread; a transaction's BEGIN travels with its first
+statement. Commit and rollback make no trip when no transaction is open. Rows beyond the first
+`PREFETCH` (a streamed result) are fetched in further trips, as aiosqlite does.
 """
 
 import sqlite3
@@ -39,9 +39,15 @@ class Connection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors take one trip per statement."""
 
     _open_transaction = False
+    _begin: str | None = None  # run on the thread just before the next statement
 
     def cursor(self) -> "Cursor":  # type: ignore[override]
         return Cursor(self)
+
+    def begin_with_next_statement(self, begin: str) -> None:
+        """Open a transaction with `begin` in the trip of its first statement, not in one of
+        its own (a transaction that runs no statement makes no trip at all)."""
+        self._begin = begin
 
     async def on_thread(self, work: Callable[[], T]) -> T:
         """`work` run on the connection's thread: one trip."""
@@ -49,10 +55,12 @@ class Connection(aiosqlite.Connection):
         return result
 
     async def commit(self) -> None:
+        self._begin = None
         if self._open_transaction:
             await self.on_thread(partial(self._end, self._conn.commit))
 
     async def rollback(self) -> None:
+        self._begin = None
         if self._open_transaction:
             await self.on_thread(partial(self._end, self._conn.rollback))
 
@@ -98,8 +106,12 @@ class Cursor:
 
     def _run(self, statement: Callable[[sqlite3.Cursor], object]) -> None:
         """The statement, its first rows, and the connection's state after."""
-        cursor = self._connection._conn.cursor()
+        connection = self._connection
+        cursor = connection._conn.cursor()
         try:
+            if connection._begin is not None:
+                begin, connection._begin = connection._begin, None
+                cursor.execute(begin)
             statement(cursor)
             self.description = cursor.description
             self.rowcount, self.lastrowid = cursor.rowcount, cursor.lastrowid

@@ -1,5 +1,6 @@
 """The SQLite driver: one trip to the connection's thread per statement, nothing else changed."""
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ async def _store(path: Path) -> Database:
     return db
 
 
-async def test_a_transaction_with_one_select_takes_three_trips_to_the_thread(
+async def test_a_transaction_with_one_select_takes_two_trips_to_the_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = await _store(tmp_path / "node.db")
@@ -38,8 +39,11 @@ async def test_a_transaction_with_one_select_takes_three_trips_to_the_thread(
     try:
         async with db.transaction() as conn:
             await conn.execute(select(outbound_streams.c.recipient))
-        assert trips == ["_execute", "_execute", "_end"]  # BEGIN IMMEDIATE, the SELECT, COMMIT
+        assert trips == ["_execute", "_end"]  # BEGIN IMMEDIATE with the SELECT, COMMIT
         trips.clear()
+        async with db.transaction():  # no statement: nothing begun, nothing to commit
+            pass
+        assert trips == []
         async with db.engine.connect() as conn:  # no transaction: nothing to roll back
             pass
         assert trips == []
@@ -88,4 +92,25 @@ async def test_a_failed_statement_rolls_its_transaction_back_and_the_next_one_be
                 await conn.execute(select(func.count()).select_from(outbound_streams))
             ).scalar() == 2
     finally:
+        await db.close()
+
+
+async def test_the_write_lock_is_taken_with_the_first_statement_even_a_read(
+    tmp_path: Path,
+) -> None:
+    db = await _store(tmp_path / "node.db")
+    other = sqlite3.connect(tmp_path / "node.db", timeout=0, isolation_level=None)
+    try:
+        async with db.transaction() as conn:
+            other.execute("BEGIN IMMEDIATE")  # nothing run yet: the file is not locked
+            other.execute("ROLLBACK")
+            await conn.execute(select(outbound_streams.c.recipient))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            await conn.execute(insert(outbound_streams).values(_stream("a")))
+        other.execute("BEGIN IMMEDIATE")  # committed: free again
+        assert other.execute("SELECT recipient FROM outbound_streams").fetchall() == [("a",)]
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
         await db.close()
