@@ -28,6 +28,7 @@ from scripts.bench_nodes import (
 )
 from scripts.bench_report import short
 from services.bus.topology import inbound_stream
+from services.settings import NodeSettings
 from tests.chaos.conftest import DALANG, QIANFENG
 from tests.support.live import declare_outbound_streams, node_settings, write_agreement
 from tests.support.nats import TwoRegions
@@ -192,11 +193,14 @@ def start_bench(root: Path, regions: TwoRegions, profile: Path | None = None) ->
     """Both nodes' keys, agreement and settings under `root`, their streams declared, started;
     each profiled into `profile` if given."""
     agreement = write_agreement([DALANG, QIANFENG], root / "agreement.yaml")
+    # Receipts as a node sends them by default, not as often as the tests ask for them.
+    every = {"receipt_interval_s": NodeSettings.model_fields["receipt_interval_s"].default}
+    leaf, hub = regions.leaf.url, regions.hub.url
     sender = node_settings(
-        DALANG, root, regions.leaf.url, "dalang", {QIANFENG.id: "qianfeng"}, agreement
+        DALANG, root, leaf, "dalang", {QIANFENG.id: "qianfeng"}, agreement, **every
     )
     receiver = node_settings(
-        QIANFENG, root, regions.hub.url, "qianfeng", {DALANG.id: "dalang"}, agreement
+        QIANFENG, root, hub, "qianfeng", {DALANG.id: "dalang"}, agreement, **every
     )
     asyncio.run(declare_outbound_streams(sender, receiver))
     bench = Bench(regions, NodeProcess(sender, profile), NodeProcess(receiver, profile))

@@ -80,8 +80,7 @@ def node_settings(
         js_domain=domain,
         partners=[Partner(jurisdiction=j, domain=d) for j, d in partners.items()],
         agreements=[agreement],
-        receipt_interval_s=0.2,
-        **extra,
+        **({"receipt_interval_s": 0.2} | extra),  # receipts often, unless told otherwise
     )
 
 
