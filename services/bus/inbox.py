@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import EnvelopeRejected, ReplayedEnvelope, SequenceGap
@@ -21,6 +21,11 @@ from services.bus.verification import Checked, VerifiedEvent, Verifier
 from services.bus.verification_pool import VerificationPool
 from services.store.database import Database
 from services.store.tables import held, inbox
+
+# An envelope held for its predecessors, looked up after every batch (built once).
+_HELD = select(held.c.envelope).where(
+    held.c.sender == bindparam("of"), held.c.seq == bindparam("seq")
+)
 
 Clock = Callable[[], datetime]
 Item = tuple[bytes, int | None]
@@ -147,11 +152,7 @@ class Inbox:
         for sender in list(batch.positions):
             while True:
                 position = await batch.position(sender)
-                found = await batch.conn.execute(
-                    select(held.c.envelope).where(
-                        held.c.sender == sender, held.c.seq == position.seq + 1
-                    )
-                )
+                found = await batch.conn.execute(_HELD, {"of": sender, "seq": position.seq + 1})
                 raw = found.scalar_one_or_none()
                 if raw is None:
                     break
