@@ -50,6 +50,12 @@ def x25519_public(raw: bytes) -> X25519PublicKey:
     return X25519PublicKey.from_public_bytes(raw)
 
 
+@functools.lru_cache(maxsize=64)
+def partner_x25519_public(raw: bytes) -> X25519PublicKey:
+    """x25519_public of a partner's encryption key; partners' keys are few, so they are kept."""
+    return x25519_public(raw)
+
+
 def write_private_pem(path: Path, key: Ed25519PrivateKey | X25519PrivateKey) -> None:
     """Write a private key as unencrypted PKCS#8 PEM, readable by its owner only."""
     pem = key.private_bytes(

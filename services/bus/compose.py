@@ -1,6 +1,5 @@
 """Compose a signed envelope for one event to one partner, as the agreement in force allows."""
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from contracts.agreement import Agreement, HandlingCode
 from contracts.errors import NotPermittedByAgreement, UnknownKey
 from contracts.events.base import EventData
-from contracts.keys import x25519_public
+from contracts.keys import partner_x25519_public
 from contracts.registry import schema_uri
 from services.bus.envelope import Envelope, format_time, new_event_id, seal
 from services.bus.personal_data import seal_fields
@@ -37,10 +36,6 @@ class Addressing:
     correlation: str | None = None
     causation: str | None = None
     handling: HandlingCode | None = None
-
-
-_recipient_key = functools.lru_cache(maxsize=64)(x25519_public)
-"""The key object of a partner's encryption key: partners' keys are few, so they are kept."""
 
 
 def check_permitted(agreement: Agreement, sender: str, recipient: str, event: EventData) -> None:
@@ -91,7 +86,7 @@ def draft(
         enc = agreement.current_key(to.recipient, "enc", now)
         if enc is None:
             raise UnknownKey(f"{to.recipient} has no encryption key valid now")
-        data, pdepk = seal_fields(data, patterns, event_id, _recipient_key(enc.raw), sealing)
+        data, pdepk = seal_fields(data, patterns, event_id, partner_x25519_public(enc.raw), sealing)
         pdkid = enc.kid if pdepk else None
     return {
         "specversion": "1.0",
