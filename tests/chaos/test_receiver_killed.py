@@ -13,7 +13,7 @@ from services.store.database import Database
 from tests.chaos.conftest import EVENTS, Exchange
 from tests.support.databases import drop_postgres, fresh_postgres_url
 from tests.support.live import wait_until
-from tests.support.probe import probe_report
+from tests.support.probe import applications, probe_report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def _start(settings_file: Path) -> subprocess.Popen[bytes]:
 
 async def _applied(db: Database) -> int:
     try:
-        return (await probe_report(db)).applications
+        return await applications(db)
     except Exception:
         return 0
 
