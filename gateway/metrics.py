@@ -45,7 +45,7 @@ async def _counts(
 async def snapshot(db: Database, now: datetime) -> StoreSnapshot:
     """Count what the metrics show, in one transaction."""
     o, q, i = outbox.c, quarantine.c, inbox.c
-    async with db.transaction() as conn:
+    async with db.snapshot() as conn:
         recipients = list((await conn.execute(select(outbound_streams.c.recipient))).scalars())
         senders = list((await conn.execute(select(inbound_streams.c.sender))).scalars())
         oldest = await conn.execute(

@@ -1,15 +1,18 @@
 """`fengqiao log verify`: prove, offline, that the node's exchange log is whole and unaltered."""
 
 import asyncio
+from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from contracts.agreement import AgreementBook
-from gateway.cli.console import reporting_input_errors
+from gateway.cli.console import BadInput, reporting_input_errors
 from gateway.cli.settings_option import ConfigOption, node_settings
 from services.bus.audit import StreamAudit, audit_store
+from services.doctor.findings import Verdict
+from services.doctor.host import check_store
 from services.settings import NodeSettings
 from services.store.database import Database
 
@@ -23,7 +26,7 @@ def verify(config: ConfigOption = None) -> None:
     """Re-check every stream's hash chain and every received signature; exit 1 on any problem."""
     with reporting_input_errors():
         settings = node_settings(config)
-    audits = asyncio.run(_audit(settings))
+        audits = asyncio.run(_audit(settings, config))
     table = Table("direction", "partner", "envelopes", "chain head", "verdict")
     for a in audits:
         verdict = "intact" if not a.problems else f"{len(a.problems)} problem(s)"
@@ -37,10 +40,15 @@ def verify(config: ConfigOption = None) -> None:
     typer.echo(f"{len(audits)} stream(s) intact")
 
 
-async def _audit(settings: NodeSettings) -> list[StreamAudit]:
+async def _audit(settings: NodeSettings, config: Path | None) -> list[StreamAudit]:
+    """The audit of every stream, read in a snapshot: it can run beside the running node."""
+    migrate = "fengqiao node migrate" + (f" --config {config}" if config else "")
+    store = await check_store(settings.store_url, migrate)
+    if store.verdict is not Verdict.OK:
+        raise BadInput(f"{store.detail}: {store.fix}")
     db = Database.open(settings.store_url)
     try:
-        async with db.transaction() as conn:
+        async with db.snapshot() as conn:
             return await audit_store(conn, AgreementBook.from_paths(settings.agreements))
     finally:
         await db.close()

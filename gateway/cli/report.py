@@ -110,7 +110,7 @@ async def _count(
     db = Database.open(settings.store_url)
     try:
         await db.migrate()
-        async with db.transaction() as conn:
+        async with db.snapshot() as conn:
             figures = await count_figures(
                 conn, settings.jurisdiction, partners, period, on_step=on_step
             )

@@ -28,6 +28,6 @@ async def verify(request: Request, staff: AuditViewer) -> HTMLResponse:
     """Every stream's hash chain and every received signature re-checked from the store, as
     `fengqiao log verify` does."""
     node = node_api(request).node
-    async with node.db.transaction() as conn:
+    async with node.db.snapshot() as conn:
         audits = await audit_store(conn, node.book)
     return render(request, "verify.html", staff, audits=audits)

@@ -71,7 +71,7 @@ async def export(
 async def _by_partner(db: Database, shot: StoreSnapshot) -> list[PartnerHealth]:
     """The snapshot's counts and the stream positions, one line per partner."""
     o, i = outbound_streams.c, inbound_streams.c
-    async with db.transaction() as conn:
+    async with db.snapshot() as conn:
         sent = {
             r: (a, b)
             for r, a, b in await conn.execute(select(o.recipient, o.last_seq, o.delivered_seq))

@@ -44,6 +44,6 @@ async def access_log(
 ) -> list[AccessEntry]:
     """Logged reads, newest first, filtered by user, flow, case and time (auditors)."""
     wanted = AccessFilter(user, flow, case_id, since, until, limit, offset)
-    async with api.node.db.transaction() as conn:
+    async with api.node.db.snapshot() as conn:
         found = await query_log(conn, wanted)
     return [AccessEntry.model_validate(e) for e in found]

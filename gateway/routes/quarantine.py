@@ -52,7 +52,7 @@ async def list_quarantine(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[QuarantineEntry]:
     """Quarantined envelopes, newest first (admins and auditors)."""
-    async with api.node.db.transaction() as conn:
+    async with api.node.db.snapshot() as conn:
         found = await list_entries(conn, None if status is Status.ALL else status.value, limit)
     return [QuarantineEntry.model_validate(e) for e in found]
 

@@ -60,7 +60,7 @@ async def list_held(
 ) -> list[ReportListed]:
     """The reports this node holds, most recently changed first: period, partner, state and
     who has signed."""
-    async with api.node.db.transaction() as conn:
+    async with api.node.db.snapshot() as conn:
         found = await list_reports(conn, period, limit, offset)
     return [ReportListed.model_validate(r) for r in found]
 
@@ -90,7 +90,7 @@ async def export(
 @router.get("/{report_id}")
 async def get_report(report_id: ReportId, _: ReportReader, api: ApiDep) -> Report:
     """One report with both sides' figures (once counted) and its signatures."""
-    async with api.node.db.transaction() as conn:
+    async with api.node.db.snapshot() as conn:
         view = await get_report_view(conn, report_id)
     if view is None:
         raise CaseNotFound(f"no report {report_id} is held here")

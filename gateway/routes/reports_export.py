@@ -40,7 +40,7 @@ async def count_draft(node: Node, period: Period) -> ReportExport:
     parties = parties_in_force(node)
     if not parties.partners:
         raise NoPartnerInForce(f"{node.jurisdiction} has no agreement in force with a partner")
-    async with node.db.transaction() as conn:
+    async with node.db.snapshot() as conn:
         figures = await count_figures(conn, node.jurisdiction, parties.partners, period)
     return ReportExport(
         period.name, node.jurisdiction, parties.partners, figures, names=parties.names

@@ -70,7 +70,7 @@ async def list_disputes(
     query = select(disputes).order_by(disputes.c.reported_at.desc(), disputes.c.dispute_id)
     if state is not None:
         query = query.where(disputes.c.state == state.value)
-    async with db.transaction() as conn:
+    async with db.snapshot() as conn:
         rows = (await conn.execute(query)).all()
     return [
         DisputeSummary(
@@ -91,7 +91,7 @@ async def list_disputes(
 
 async def get_dispute_case(db: Database, dispute_id: str) -> DisputeCase | None:
     """The dispute with its timeline, or None when this node does not hold it."""
-    async with db.transaction() as conn:
+    async with db.snapshot() as conn:
         row = (
             await conn.execute(select(disputes).where(disputes.c.dispute_id == dispute_id))
         ).one_or_none()

@@ -5,13 +5,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.doctor.findings import Finding, fail, ok, warn
-from services.store.database import MIGRATIONS, Database
+from services.store.database import (
+    Database,
+    applied_revisions,
+    current_heads,
+    shipped_revisions,
+)
 
 STORE = "store"
 DISK = "free disk"
@@ -24,23 +26,9 @@ class DiskUsage(NamedTuple):
     free: int
 
 
-def _scripts() -> ScriptDirectory:
-    return ScriptDirectory(str(MIGRATIONS))
-
-
-def _current_heads(connection: Connection) -> set[str]:
-    return set(MigrationContext.configure(connection).get_current_heads())
-
-
-def applied_revisions(current: set[str]) -> set[str]:
-    """Every migration a store at heads `current` has run (their ancestors and dependencies)."""
-    scripts = _scripts()
-    return {r.revision for head in current for r in scripts.iterate_revisions(head, "base")}
-
-
 def store_verdict(current: set[str], migrate_command: str) -> Finding:
     """Whether the store has run every migration the code ships, and no other."""
-    shipped = {r.revision for r in _scripts().walk_revisions()}
+    shipped = shipped_revisions()
     if not current:
         return fail(STORE, "the store has no schema yet", f"migrate it: `{migrate_command}`")
     unknown = current - shipped
@@ -66,8 +54,8 @@ async def check_store(url: str, migrate_command: str) -> Finding:
         return fail(STORE, f"no store at {url}", f"create and migrate it: `{migrate_command}`")
     db = Database.open(url)
     try:
-        async with db.transaction() as conn:
-            current = await conn.run_sync(_current_heads)
+        async with db.snapshot() as conn:
+            current = await conn.run_sync(current_heads)
     except (SQLAlchemyError, OSError) as exc:
         return fail(
             STORE,

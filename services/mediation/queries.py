@@ -99,7 +99,7 @@ async def list_mediations(
         query = query.where(mediations.c.dispute_id == dispute_id)
     if state is not None:
         query = query.where(mediations.c.state == state.value)
-    async with db.transaction() as conn:
+    async with db.snapshot() as conn:
         rows = (await conn.execute(query)).all()
     return [
         MediationSummary(
@@ -117,7 +117,7 @@ async def list_mediations(
 
 async def get_mediation_case(db: Database, mediation_id: str) -> MediationCase | None:
     """The mediation with its tasks, signatures and timeline; None when not party to it."""
-    async with db.transaction() as conn:
+    async with db.snapshot() as conn:
         row = (
             await conn.execute(select(mediations).where(mediations.c.mediation_id == mediation_id))
         ).one_or_none()

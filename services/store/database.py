@@ -10,6 +10,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -57,11 +59,20 @@ def _sqlite_driver(
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    # Take the write lock at BEGIN, so that two writers queue instead of deadlocking later;
-    # the BEGIN goes to the store's thread with the transaction's first statement.
+    # A unit of work takes the write lock at BEGIN, so that two writers queue instead of
+    # deadlocking later; a snapshot takes none (WAL: it reads beside the writer). The BEGIN goes
+    # to the store's thread with the transaction's first statement.
     driver = connection.connection.driver_connection
     assert isinstance(driver, sqlite_thread.Connection)
-    driver.begin_with_next_statement("BEGIN IMMEDIATE")
+    reads_only = connection.get_execution_options().get(_SNAPSHOT, False)
+    driver.begin_with_next_statement("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+
+
+_SNAPSHOT = "fengqiao_snapshot"
+_SNAPSHOT_OPTIONS: dict[str, dict[str, Any]] = {
+    "sqlite": {_SNAPSHOT: True},
+    "postgresql": {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True},
+}
 
 
 class Database:
@@ -86,7 +97,14 @@ class Database:
         return cls(engine)
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest migration of every branch (one branch per flow)."""
+        """Bring the schema to the newest migration of every branch (one branch per flow).
+        A store already there is only read, in a snapshot: a command run beside a busy node
+        (`fengqiao report`, `fengqiao users`) does not wait for its write lock to learn that."""
+        async with self.snapshot() as conn:
+            current = await conn.run_sync(current_heads)
+        shipped = shipped_revisions()
+        if current <= shipped and applied_revisions(current) == shipped:
+            return
         async with self._turn(), self.engine.begin() as conn:
             await conn.run_sync(_upgrade)
 
@@ -96,8 +114,22 @@ class Database:
         async with self._turn(), self.engine.begin() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that only reads, all of it from one consistent state of the store.
+
+        It neither waits for writers nor holds them up: on SQLite it takes no write lock and
+        does not queue in `_turn` (so a report or an audit run beside a busy node, in its
+        process or another, reads at once and leaves the node's batches alone); on PostgreSQL
+        it is READ ONLY and REPEATABLE READ, so a write in it fails there (the suites run on
+        both). Writes belong in `transaction()`."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**_SNAPSHOT_OPTIONS[self.engine.dialect.name])
+            async with conn.begin():
+                yield conn
+
     def _turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        """SQLite has one writer at a time (and every transaction here begins IMMEDIATE): a
+        """SQLite has one writer at a time (and every unit of work here begins IMMEDIATE): a
         connection finding the file locked would sleep in SQLite's busy handler, in steps of up
         to 100 ms however soon it is free.
         So this process's transactions on one file queue on one lock, each starting as the one
@@ -109,6 +141,27 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def migrations() -> ScriptDirectory:
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+def shipped_revisions() -> set[str]:
+    """Every migration this code ships."""
+    return {r.revision for r in migrations().walk_revisions()}
+
+
+def applied_revisions(current: set[str]) -> set[str]:
+    """Every migration a store at heads `current` has run (their ancestors and dependencies);
+    only for heads this code ships."""
+    scripts = migrations()
+    return {r.revision for head in current for r in scripts.iterate_revisions(head, "base")}
+
+
+def current_heads(connection: Connection) -> set[str]:
+    """The newest migration of each branch the store has run (none on an empty store)."""
+    return set(MigrationContext.configure(connection).get_current_heads())
 
 
 def _upgrade(connection: Connection) -> None:

@@ -3,9 +3,6 @@
 The probe table has no unique key on purpose: an event applied twice would show as two rows.
 """
 
-import asyncio
-import contextlib
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -66,18 +63,8 @@ async def probe_report(db: Database) -> ProbeReport:
 
 
 async def applications(db: Database) -> int:
-    """How many applications the probe holds so far, read without waiting for the writer.
-
-    Every transaction of `db` takes SQLite's write lock, so a read from outside a busy node's
-    process queues behind its batches (seconds, seen here); a read-only connection reads the
-    last committed state at once (WAL), as a progress check wants.
-    """
-    if db.is_sqlite:
-        return await asyncio.to_thread(_count_read_only, str(db.engine.url.database))
-    async with db.transaction() as conn:
+    """How many applications the probe holds so far, read without waiting for the writer: a
+    unit of work from outside a busy node's process would queue behind its batches (seconds,
+    seen here on SQLite); a snapshot reads the last committed state at once."""
+    async with db.snapshot() as conn:
         return int((await conn.execute(select(func.count()).select_from(probe))).scalar_one())
-
-
-def _count_read_only(path: str) -> int:
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-        return int(connection.execute("SELECT count(*) FROM probe").fetchone()[0])

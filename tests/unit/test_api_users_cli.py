@@ -3,7 +3,6 @@
 import asyncio
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import create_app
@@ -12,13 +11,6 @@ from services.users.accounts import user_by_token
 from services.users.model import Role, User
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "node.toml"
-    path.write_text(f'jurisdiction = "dongguan-dalang"\ndata_dir = "{tmp_path / "var"}"\n')
-    return path
 
 
 def users(config: Path, *args: str):

@@ -1,8 +1,10 @@
 """`fengqiao report export --format json|csv|xlsx|pdf --out FILE` on a node's own store."""
 
+import contextlib
 import csv
 import io
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,13 +15,6 @@ from typer.testing import CliRunner
 from gateway.cli import create_app
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "node.toml"
-    path.write_text(f'jurisdiction = "dongguan-dalang"\ndata_dir = "{tmp_path / "var"}"\n')
-    return path
 
 
 def export(config: Path, fmt: str, *extra: str):
@@ -58,3 +53,22 @@ def test_a_binary_format_without_a_file_is_one_error_line(config: Path) -> None:
 
     assert result.exit_code == 2
     assert result.stderr.strip() == "error: pdf is a binary file: name it with --out"
+
+
+def test_an_export_beside_a_running_node_does_not_wait_for_its_write_lock(
+    config: Path, tmp_path: Path
+) -> None:
+    """The node's open batch holds SQLite's write lock; the export's migration check and its
+    counts read a snapshot instead of queueing behind it (up to the 30 s busy timeout)."""
+    assert export(config, "json", "--out", str(tmp_path / "first.json")).exit_code == 0
+    store = tmp_path / "var" / "dongguan-dalang.db"
+    with contextlib.closing(sqlite3.connect(store, isolation_level=None)) as node:
+        node.execute("BEGIN IMMEDIATE")
+        node.execute(
+            "INSERT INTO outbound_streams VALUES ('guangan-qianfeng', 1, ?, 0)", ("a" * 64,)
+        )
+        result = export(config, "json", "--out", str(tmp_path / "beside.json"))
+        node.execute("ROLLBACK")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "beside.json").read_text())["counted_by"] == "dongguan-dalang"

@@ -6,7 +6,7 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 
 from services.doctor.findings import Verdict, healthy
-from services.doctor.host import GIB, DiskUsage, applied_revisions, check_disk, store_verdict
+from services.doctor.host import GIB, DiskUsage, check_disk, store_verdict
 from services.doctor.region import (
     ApiAnswer,
     domain_verdict,
@@ -16,7 +16,7 @@ from services.doctor.region import (
     skew_verdict,
 )
 from services.doctor.trust import agreements_in_force, check_key_expiry, check_keys
-from services.store.database import MIGRATIONS
+from services.store.database import MIGRATIONS, applied_revisions
 from tests.support.live import write_keys
 from tests.support.trust import Bureau, agreement_document, flow, sign_document
 
