@@ -7,7 +7,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.cli.console import reporting_input_errors
+from gateway.cli.console import BadInput, reporting_input_errors
 from gateway.cli.settings_option import ConfigOption, node_settings
 from services.bootstrap import open_node
 from services.bus.inbox import Receipt
@@ -19,6 +19,7 @@ from services.bus.quarantine import (
 )
 from services.runtime import utc_now
 from services.settings import NodeSettings
+from services.store.database import Database
 
 app = typer.Typer(help="List and re-drive quarantined envelopes.", no_args_is_help=True)
 
@@ -32,7 +33,7 @@ def list_command(
     """Quarantined envelopes, newest first, with their reasons."""
     with reporting_input_errors():
         settings = node_settings(config)
-    entries = asyncio.run(_entries(settings, None if all_entries else "held", limit))
+        entries = asyncio.run(_entries(settings, None if all_entries else "held", limit))
     table = Table("id", "received", "reason", "sender", "event", "status", "detail")
     for e in entries:
         table.add_row(
@@ -56,11 +57,10 @@ def redrive_command(
     """Try an entry again with the agreements and contracts in force now."""
     with reporting_input_errors():
         settings = node_settings(config)
-    try:
-        receipt = asyncio.run(_redrive(settings, entry))
-    except UnknownQuarantineEntry as unknown:
-        typer.echo(f"error: {unknown}", err=True)
-        raise typer.Exit(2) from None
+        try:
+            receipt = asyncio.run(_redrive(settings, entry))
+        except UnknownQuarantineEntry as unknown:
+            raise BadInput(str(unknown)) from None
     if receipt.reason:
         typer.echo(f"entry {entry}: still {receipt.outcome} ({receipt.reason})")
         raise typer.Exit(1)
@@ -68,12 +68,15 @@ def redrive_command(
 
 
 async def _entries(settings: NodeSettings, status: str | None, limit: int) -> list[QuarantineEntry]:
-    parts = await open_node(settings, utc_now)
+    """Read from the store alone (no keys needed), beside the running node."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database.open(settings.store_url)
     try:
-        async with parts.node.db.transaction() as conn:
+        await db.migrate()
+        async with db.snapshot() as conn:
             return await list_entries(conn, status, limit)
     finally:
-        await parts.node.db.close()
+        await db.close()
 
 
 async def _redrive(settings: NodeSettings, entry: int) -> Receipt:
