@@ -1,7 +1,7 @@
 """What every command group shares: reading the operator's input and reporting their mistakes.
 
-A mistake in the input (a missing file, bad YAML, an invalid field, a wrong or missing key) is
-printed as
+A mistake in the input (a missing file, bad YAML, an invalid field, a wrong or missing key, a
+store that cannot be opened) is printed as
 `error: ...` on stderr and ends the command with exit code 2; it never shows a traceback.
 """
 
@@ -18,6 +18,7 @@ from rich.console import Console
 from contracts.agreement import AgreementFileError, InvalidAgreement, SigningRefused
 from contracts.keys import read_signing_key
 from services.keyring import KeysMissing
+from services.store.database import StoreUnavailable
 
 USAGE_ERROR = 2
 """Exit code for input the operator must fix (click uses the same for bad options)."""
@@ -34,7 +35,7 @@ def reporting_input_errors() -> Iterator[None]:
         yield
     except InvalidAgreement as exc:
         fail(f"{exc.where}invalid agreement:", details=exc.problems)
-    except (AgreementFileError, SigningRefused, BadInput, KeysMissing) as exc:
+    except (AgreementFileError, SigningRefused, BadInput, KeysMissing, StoreUnavailable) as exc:
         fail(str(exc))
     except OSError as exc:  # a file the operator named cannot be read or written
         fail(f"{exc.filename or 'file'}: {exc.strerror or exc}")

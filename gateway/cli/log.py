@@ -45,7 +45,7 @@ async def _audit(settings: NodeSettings, config: Path | None) -> list[StreamAudi
     migrate = "fengqiao node migrate" + (f" --config {config}" if config else "")
     store = await check_store(settings.store_url, migrate)
     if store.verdict is not Verdict.OK:
-        raise BadInput(f"{store.detail}: {store.fix}")
+        raise BadInput(f"{store.detail}; {store.fix}")
     db = Database.open(settings.store_url)
     try:
         async with db.snapshot() as conn:

@@ -18,7 +18,7 @@ from services.collector import settle_collector
 from services.keyring import KeysMissing
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings
-from services.store.database import Database
+from services.store.database import Database, StoreUnavailable, without_password
 
 app = typer.Typer(help="Run this jurisdiction's node.", no_args_is_help=True)
 
@@ -49,7 +49,7 @@ def run(config: ConfigOption = None) -> None:
         raise typer.Exit(2) from None
     try:
         asyncio.run(_serve(NodeRuntime(settings), listener))
-    except KeysMissing as missing:
+    except (KeysMissing, StoreUnavailable) as missing:
         typer.echo(f"error: {missing}", err=True)
         raise typer.Exit(2) from None
     finally:
@@ -107,9 +107,9 @@ def migrate(config: ConfigOption = None) -> None:
     the same at start."""
     with reporting_input_errors():
         settings = node_settings(config)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_migrate(settings.store_url))
-    typer.echo(f"store {settings.store_url} is at the newest schema")
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        asyncio.run(_migrate(settings.store_url))
+    typer.echo(f"store {without_password(settings.store_url)} is at the newest schema")
 
 
 async def _migrate(url: str) -> None:

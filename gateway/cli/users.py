@@ -55,10 +55,10 @@ def revoke_command(name: NameArgument, config: ConfigOption = None) -> None:
 def _run(config: ConfigOption, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     with reporting_input_errors():
         settings = node_settings(config)
-    try:
-        return asyncio.run(in_store(settings, work))
-    except UserError as refused:
-        fail(str(refused))
+        try:
+            return asyncio.run(in_store(settings, work))
+        except UserError as refused:
+            fail(str(refused))
 
 
 async def in_store(settings: NodeSettings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:

@@ -5,13 +5,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from services.doctor.findings import Finding, fail, ok, warn
 from services.store.database import (
     Database,
+    StoreUnavailable,
     applied_revisions,
-    current_heads,
     shipped_revisions,
 )
 
@@ -54,25 +52,12 @@ async def check_store(url: str, migrate_command: str) -> Finding:
         return fail(STORE, f"no store at {url}", f"create and migrate it: `{migrate_command}`")
     db = Database.open(url)
     try:
-        async with db.snapshot() as conn:
-            current = await conn.run_sync(current_heads)
-    except (SQLAlchemyError, OSError) as exc:
-        return fail(
-            STORE,
-            f"cannot open {_without_password(url)}: {type(exc).__name__}",
-            "check database_url and that the database server runs",
-        )
+        current = await db.current_heads()
+    except StoreUnavailable as exc:
+        return fail(STORE, exc.problem, exc.fix)
     finally:
         await db.close()
     return store_verdict(current, migrate_command)
-
-
-def _without_password(url: str) -> str:
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
 
 
 def disk_verdict(path: Path, usage: DiskUsage, minimum_free: int) -> Finding:

@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -75,6 +76,17 @@ _SNAPSHOT_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be opened: its server is down or refuses us, its database or file is
+    not there or not ours to open."""
+
+    fix = "check database_url and that its server runs"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{problem}; {self.fix}")
+        self.problem = problem
+
+
 class Database:
     """The node's store. `transaction()` is the unit of work: all or nothing."""
 
@@ -100,13 +112,23 @@ class Database:
         """Bring the schema to the newest migration of every branch (one branch per flow).
         A store already there is only read, in a snapshot: a command run beside a busy node
         (`fengqiao report`, `fengqiao users`) does not wait for its write lock to learn that."""
-        async with self.snapshot() as conn:
-            current = await conn.run_sync(current_heads)
+        current = await self.current_heads()
         shipped = shipped_revisions()
         if current <= shipped and applied_revisions(current) == shipped:
             return
         async with self._turn(), self.engine.begin() as conn:
             await conn.run_sync(_upgrade)
+
+    async def current_heads(self) -> set[str]:
+        """The newest migration of each branch the store has run (none on an empty store);
+        StoreUnavailable, saying why, when the store cannot be opened."""
+        try:
+            async with self.snapshot() as conn:
+                return await conn.run_sync(_current_heads)
+        except (OSError, DBAPIError) as exc:
+            reason = getattr(exc, "orig", None) or exc
+            where = without_password(str(self.engine.url))
+            raise StoreUnavailable(f"cannot open the store {where}: {reason}") from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -159,9 +181,17 @@ def applied_revisions(current: set[str]) -> set[str]:
     return {r.revision for head in current for r in scripts.iterate_revisions(head, "base")}
 
 
-def current_heads(connection: Connection) -> set[str]:
-    """The newest migration of each branch the store has run (none on an empty store)."""
+def _current_heads(connection: Connection) -> set[str]:
     return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def without_password(url: str) -> str:
+    """`url` fit to show: its password left out."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
 
 
 def _upgrade(connection: Connection) -> None:

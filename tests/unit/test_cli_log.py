@@ -24,7 +24,7 @@ def test_a_store_not_yet_created_is_one_error_line_naming_the_fix(
     assert result.exit_code == 2
     store = f"sqlite:///{tmp_path / 'var' / 'dongguan-dalang.db'}"
     assert result.stderr.strip() == (
-        f"error: no store at {store}: create and migrate it: "
+        f"error: no store at {store}; create and migrate it: "
         f"`fengqiao node migrate --config {config}`"
     )
 
