@@ -87,8 +87,9 @@ async def _serve(runtime: NodeRuntime, listener: socket.socket) -> None:
         )
         http = asyncio.create_task(server.serve(sockets=[listener]), name="http")
         host, port = listener.getsockname()[:2]
+        store = without_password(runtime.settings.store_url)
         typer.echo(
-            f"node {node.jurisdiction} running (store {runtime.settings.store_url}), "
+            f"node {node.jurisdiction} running (store {store}), "
             f"API on http://{host}:{port} (interactive docs at /docs); Ctrl-C stops it"
         )
         stopping = asyncio.create_task(stop.wait())

@@ -8,6 +8,7 @@ import httpx
 
 from services.users.model import Role
 from tests.support.api import DALANG
+from tests.support.databases import drop_postgres, fresh_postgres_url
 from tests.support.nats import NatsServer, free_port
 from tests.support.served import add_user, node_config, served_node
 
@@ -28,3 +29,24 @@ def test_node_run_serves_the_api_and_stops_on_sigterm(nats_single: NatsServer, t
     assert node.process.returncode == 0, output
     assert f"API on http://127.0.0.1:{port}" in output
     assert f"node {DALANG.id} stopped" in output
+
+
+async def test_node_run_on_postgresql_names_its_store_without_the_password(
+    nats_single: NatsServer, tmp_path: Path
+) -> None:
+    url = await fresh_postgres_url()
+    scheme, rest = url.split("://", 1)
+    user, place = rest.split("@", 1)
+    with_password = f"{scheme}://{user}:s3cret@{place}"  # the test server trusts loopback
+    port = free_port()
+    config = node_config(tmp_path, nats_single, port, database_url=with_password)
+    try:
+        with served_node(config, port) as node:
+            node.process.send_signal(signal.SIGTERM)
+            node.process.wait(timeout=30)
+    finally:
+        await drop_postgres(url)
+    output = node.output()
+    assert node.process.returncode == 0, output
+    assert f"running (store {scheme}://{user}@{place})" in output
+    assert "s3cret" not in output

@@ -21,9 +21,16 @@ from tests.support.nats import NatsServer
 ENV = os.environ | {"PYTHONUNBUFFERED": "1"}
 
 
-def node_config(tmp_path: Path, nats: NatsServer, port: int, agreement: Path | None = None) -> Path:
+def node_config(
+    tmp_path: Path,
+    nats: NatsServer,
+    port: int,
+    agreement: Path | None = None,
+    database_url: str | None = None,
+) -> Path:
     """Dalang's node.toml under `tmp_path`: its keys, `agreement` (default: registry events
-    with Qianfeng), NATS at `nats`, the API on `port`."""
+    with Qianfeng), NATS at `nats`, the API on `port`, the store at `database_url` (default:
+    SQLite in its data directory)."""
     data = tmp_path / "node"  # tmp_path/dalang is the NATS server's
     (data / "keys").mkdir(parents=True)
     write_keys(DALANG, data / "keys")
@@ -36,7 +43,8 @@ def node_config(tmp_path: Path, nats: NatsServer, port: int, agreement: Path | N
         'js_domain = "dalang"\n'
         f'agreements = ["{agreement}"]\n'
         f"http_port = {port}\n"
-        "[[partners]]\n"
+        + (f'database_url = "{database_url}"\n' if database_url else "")
+        + "[[partners]]\n"
         f'jurisdiction = "{QIANFENG.id}"\n'
         'domain = "dalang"\n'
     )
