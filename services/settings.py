@@ -88,3 +88,12 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> NodeS
         model_config = SettingsConfigDict(toml_file=config_file)
 
     return FromFile(**overrides)  # type: ignore[arg-type]
+
+
+def without_password(url: str) -> str:
+    """`url` fit to show: its password left out."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"

@@ -17,8 +17,8 @@ from gateway.node_api import NodeApi
 from services.collector import settle_collector
 from services.keyring import KeysMissing
 from services.runtime import NodeRuntime
-from services.settings import NodeSettings
-from services.store.database import Database, StoreUnavailable, without_password
+from services.settings import NodeSettings, without_password
+from services.store.database import Database, StoreUnavailable
 
 app = typer.Typer(help="Run this jurisdiction's node.", no_args_is_help=True)
 

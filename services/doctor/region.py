@@ -18,7 +18,7 @@ from nats.aio.client import Client as NatsClient
 
 from services.bus.topology import api_prefix, outbound_stream
 from services.doctor.findings import Finding, Verdict, fail, ok, skipped, warn
-from services.settings import NodeSettings, Partner
+from services.settings import NodeSettings, Partner, without_password
 
 NATS = "NATS"
 JETSTREAM = "JetStream domain"
@@ -70,11 +70,17 @@ async def api(
     return ApiAnswer(body, sent, clock())
 
 
+def _server(nc: NatsClient) -> str | None:
+    """host:port of the server `nc` is connected to (the URL's credentials left out)."""
+    at = nc.connected_url
+    return f"{at.hostname}:{at.port}" if at else None
+
+
 def reach_failure(url: str, error: Exception) -> Finding:
     """NATS could not be reached at all."""
     return fail(
         NATS,
-        f"cannot reach {url}: {type(error).__name__} {error}".strip(),
+        f"cannot reach {without_password(url)}: {type(error).__name__} {error}".strip(),
         "start nats-server (`systemctl start nats-server`), or correct nats_url in the settings",
     )
 
@@ -170,7 +176,7 @@ async def check_region(
         ]
     try:
         return [
-            ok(NATS, f"connected to {nc.connected_url.netloc if nc.connected_url else url}"),
+            ok(NATS, f"connected to {_server(nc) or without_password(url)}"),
             *await _region_findings(nc, settings, timeout, clock),
         ]
     finally:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from services.settings import without_password
 from services.store import sqlite_thread
 from services.store.driver_logs import hide_driver_arguments
 
@@ -183,15 +184,6 @@ def applied_revisions(current: set[str]) -> set[str]:
 
 def _current_heads(connection: Connection) -> set[str]:
     return set(MigrationContext.configure(connection).get_current_heads())
-
-
-def without_password(url: str) -> str:
-    """`url` fit to show: its password left out."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
 
 
 def _upgrade(connection: Connection) -> None:

@@ -128,11 +128,13 @@ def test_an_unmigrated_store_fails_with_the_migrate_command(setup: SetUp):
 def test_unreachable_nats_fails_and_the_checks_behind_it_are_skipped(setup: SetUp, tmp_path: Path):
     setup.migrate()
     agreement = tmp_path / "agreement.yaml"
-    _write_config(setup.config, setup.data, f"nats://127.0.0.1:{free_port()}", agreement)
+    port = free_port()
+    _write_config(setup.config, setup.data, f"nats://dalang:s3cret@127.0.0.1:{port}", agreement)
     code, output = setup.doctor()
     assert code == 1
     nats_line = _line(output, "NATS")
-    assert "✗" in nats_line and "cannot reach" in nats_line
+    assert "✗" in nats_line and f"cannot reach nats://dalang@127.0.0.1:{port}" in nats_line
+    assert "s3cret" not in output
     assert "systemctl start nats-server" in nats_line
     assert "NATS unreachable" in _line(output, "leaf link")
 
