@@ -67,6 +67,8 @@ def export(
             raise BadInput(str(exc)) from None
         if fmt.binary and out is None:
             raise BadInput(f"{fmt.value} is a binary file: name it with --out")
+        if out is not None and not out.parent.is_dir():
+            raise BadInput(f"{out}: no folder {out.parent} to write it in")  # before counting
     console = Console(stderr=True)
     steps = [*COUNTING_STEPS, "render", "write"]
     with reporting_input_errors(), _export_progress(console) as progress:

@@ -48,6 +48,18 @@ def test_each_format_is_written_to_the_file_named(config: Path, tmp_path: Path, 
         assert "东莞市公安局大朗分局" in text and "广安市公安局前锋区分局" in text
 
 
+def test_a_file_in_a_folder_that_is_not_there_is_refused_before_counting(
+    config: Path, tmp_path: Path
+) -> None:
+    result = export(config, "json", "--out", str(tmp_path / "no-such" / "r.json"))
+
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: {tmp_path / 'no-such' / 'r.json'}: no folder {tmp_path / 'no-such'} to write it in"
+    )
+    assert not (tmp_path / "var").exists()  # the store was not even opened
+
+
 def test_a_binary_format_without_a_file_is_one_error_line(config: Path) -> None:
     result = export(config, "pdf")
 
