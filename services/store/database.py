@@ -166,19 +166,19 @@ class Database:
         await self.engine.dispose()
 
 
-def migrations() -> ScriptDirectory:
+def _migrations() -> ScriptDirectory:
     return ScriptDirectory(str(MIGRATIONS))
 
 
 def shipped_revisions() -> set[str]:
     """Every migration this code ships."""
-    return {r.revision for r in migrations().walk_revisions()}
+    return {r.revision for r in _migrations().walk_revisions()}
 
 
 def applied_revisions(current: set[str]) -> set[str]:
     """Every migration a store at heads `current` has run (their ancestors and dependencies);
     only for heads this code ships."""
-    scripts = migrations()
+    scripts = _migrations()
     return {r.revision for head in current for r in scripts.iterate_revisions(head, "base")}
 
 
