@@ -1,5 +1,6 @@
 """The `--config` option every node command takes, and reading settings from it."""
 
+import tomllib
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,8 @@ def node_settings(config: Path | None) -> NodeSettings:
         raise BadInput(f"{config}: no such settings file")
     try:
         return load_settings(config)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{config}: not valid TOML: {exc}") from None
     except ValidationError as exc:
         fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise BadInput(f"invalid node settings: {fields}") from None
