@@ -29,8 +29,10 @@ class BadInput(ValueError):
 
 
 @contextmanager
-def reporting_input_errors() -> Iterator[None]:
-    """Turn the operator's mistakes into one `error:` line (plus the list of fields) and exit 2."""
+def reporting_input_errors(files: bool = True) -> Iterator[None]:
+    """Turn the operator's mistakes into one `error:` line (plus the list of fields) and exit 2.
+    With `files=False` an OSError is let through: around a running node it is not a file the
+    operator named."""
     try:
         yield
     except InvalidAgreement as exc:
@@ -38,6 +40,8 @@ def reporting_input_errors() -> Iterator[None]:
     except (AgreementFileError, SigningRefused, BadInput, KeysMissing, StoreUnavailable) as exc:
         fail(str(exc))
     except OSError as exc:  # a file the operator named cannot be read or written
+        if not files:
+            raise
         fail(f"{exc.filename or 'file'}: {exc.strerror or exc}")
 
 

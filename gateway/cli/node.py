@@ -15,10 +15,9 @@ from gateway.cli.console import reporting_input_errors
 from gateway.cli.settings_option import ConfigOption, node_settings
 from gateway.node_api import NodeApi
 from services.collector import settle_collector
-from services.keyring import KeysMissing
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings, without_password
-from services.store.database import Database, StoreUnavailable
+from services.store.database import Database
 
 app = typer.Typer(help="Run this jurisdiction's node.", no_args_is_help=True)
 
@@ -48,10 +47,8 @@ def run(config: ConfigOption = None) -> None:
         )
         raise typer.Exit(2) from None
     try:
-        asyncio.run(_serve(NodeRuntime(settings), listener))
-    except (KeysMissing, StoreUnavailable) as missing:
-        typer.echo(f"error: {missing}", err=True)
-        raise typer.Exit(2) from None
+        with reporting_input_errors(files=False):  # its keys, agreements and store
+            asyncio.run(_serve(NodeRuntime(settings), listener))
     finally:
         listener.close()
 

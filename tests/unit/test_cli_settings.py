@@ -6,6 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import create_app
+from services.embedded_nats import free_port
 
 runner = CliRunner()
 
@@ -38,3 +39,34 @@ def test_a_settings_file_that_is_not_there(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert result.stderr.strip() == f"error: {tmp_path / 'no.toml'}: no such settings file"
+
+
+@pytest.mark.parametrize(
+    ("agreement", "error"),
+    [
+        (None, "No such file or directory"),
+        ("foo: [\n", "not valid YAML"),
+        ("{}\n", "invalid agreement:"),
+    ],
+    ids=["not there", "not YAML", "not an agreement"],
+)
+def test_node_run_with_an_agreement_it_cannot_read(
+    tmp_path: Path, agreement: str | None, error: str
+) -> None:
+    path = tmp_path / "agreement.yaml"
+    if agreement is not None:
+        path.write_text(agreement)
+    config = tmp_path / "node.toml"
+    config.write_text(
+        'jurisdiction = "dongguan-dalang"\n'
+        f'data_dir = "{tmp_path / "var"}"\n'
+        f"http_port = {free_port()}\n"
+        f'agreements = ["{path}"]\n'
+    )
+
+    result = runner.invoke(create_app(), ["node", "run", "--config", str(config)])
+
+    assert result.exit_code == 2, result.output
+    first = result.stderr.strip().splitlines()[0]
+    assert first.startswith("error: ") and error in first
+    assert "Traceback" not in result.output
