@@ -21,6 +21,7 @@ from services.bus.relay import Relay
 from services.bus.topology import Partner, inbound_stream
 from services.bus.transport import DurableConsumer, ensure_inbound_stream, ensure_outbound_stream
 from services.embedded_nats import EmbeddedNats
+from services.nats_events import NatsEvents
 from services.node import Node
 from services.settings import NodeSettings
 
@@ -119,11 +120,15 @@ class NodeRuntime:
             )
             await self.embedded.start()
             url = self.embedded.url
+        events = NatsEvents(url)
         self.nc = await nats.connect(
             servers=[u.strip() for u in url.split(",")],
             name=f"fengqiao-{s.jurisdiction}",
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
+            error_cb=events.error,
+            disconnected_cb=events.disconnected,
+            reconnected_cb=events.reconnected,
         )
         return self.nc
 

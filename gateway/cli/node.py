@@ -1,6 +1,7 @@
 """`fengqiao node run`: one jurisdiction's node and its HTTP API, until Ctrl-C or SIGTERM."""
 
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
@@ -15,6 +16,7 @@ from gateway.cli.console import reporting_input_errors
 from gateway.cli.settings_option import ConfigOption, node_settings
 from gateway.node_api import NodeApi
 from services.collector import settle_collector
+from services.node import Node
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings, without_password
 from services.store.database import Database
@@ -66,12 +68,31 @@ def listen(settings: NodeSettings) -> socket.socket:
     return sock
 
 
+async def _start(runtime: NodeRuntime, stop: asyncio.Event) -> Node | None:
+    """The started node, or None when told to stop first (it waits for NATS to answer, for
+    as long as it takes: the operator may give up on it)."""
+    starting = asyncio.create_task(runtime.start(), name="start")
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if starting.done():
+        return starting.result()  # a setup error is raised here
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await starting
+    await runtime.stop()
+    typer.echo(f"node {runtime.settings.jurisdiction} stopped before it started")
+    return None
+
+
 async def _serve(runtime: NodeRuntime, listener: socket.socket) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    node = await runtime.start()
+    node = await _start(runtime, stop)
+    if node is None:
+        return
     settle_collector()
     try:
         server = NodeHttpServer(

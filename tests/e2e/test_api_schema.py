@@ -41,7 +41,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
         [DALANG, QIANFENG], root / "agreement.yaml", personal=PERSONAL | DISPUTE_PERSONAL
     )
     port = free_port()
-    with running(nats), served_node(node_config(root, nats, port, agreement), port) as node:
+    with running(nats), served_node(node_config(root, nats, port, agreement)) as node:
         yield node
 
 

@@ -242,10 +242,13 @@ def _leaf_url(hub: NatsServer) -> str:
     return f'"nats-leaf://{user}:{password}@{HOST}:{port}"'
 
 
-def single_region(root: Path, domain: str = "dalang", **values: str) -> NatsServer:
-    """A started one-server region (deploy/nats/region.conf)."""
+def single_region(
+    root: Path, domain: str = "dalang", started: bool = True, **values: str
+) -> NatsServer:
+    """A one-server region (deploy/nats/region.conf), started unless `started` is False."""
     server = _server(root, domain, "region.conf", domain=domain, **values)
-    server.start()
+    if started:
+        server.start()
     return server
 
 

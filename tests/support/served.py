@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from gateway.cli.settings_option import node_settings
 from services.users.model import Role
 from tests.support.api import DALANG, QIANFENG, registry_agreement
 from tests.support.live import write_keys
@@ -96,10 +97,12 @@ class ServedNode:
 
 
 @contextmanager
-def served_node(config: Path, port: int) -> Iterator[ServedNode]:
-    """`fengqiao node run --config CONFIG` until the block ends, then SIGTERM. Its output goes
-    to node.log beside CONFIG (a pipe nobody reads would fill and block the node's logging)."""
+def node_process(config: Path) -> Iterator[ServedNode]:
+    """`fengqiao node run --config CONFIG` until the block ends, then SIGTERM, not waiting for
+    its API. Its output goes to node.log beside CONFIG (a pipe nobody reads would fill and
+    block the node's logging)."""
     log = config.parent / "node.log"
+    port = node_settings(config).http_port
     with log.open("w") as out:
         process = subprocess.Popen(
             fengqiao("node", "run", "--config", str(config)),
@@ -108,11 +111,25 @@ def served_node(config: Path, port: int) -> Iterator[ServedNode]:
             text=True,
             env=ENV,
         )
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{base}/healthz", process, log)
-        yield ServedNode(base, config, process, log)
+        yield ServedNode(f"http://127.0.0.1:{port}", config, process, log)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
+
+
+@contextmanager
+def served_node(config: Path) -> Iterator[ServedNode]:
+    """`fengqiao node run --config CONFIG`, its API answering, until the block ends."""
+    with node_process(config) as node:
+        wait_for(f"{node.base_url}/healthz", node.process, node.log)
+        yield node
+
+
+def wait_for_output(node: ServedNode, text: str, timeout: float = 30) -> None:
+    """Until the node has printed `text`, failing (with its output) if it exits first."""
+    deadline = time.monotonic() + timeout
+    while text not in node.output():
+        assert node.process.poll() is None and time.monotonic() < deadline, node.output()
+        time.sleep(0.1)
