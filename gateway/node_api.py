@@ -16,26 +16,30 @@ from services.runtime import NodeRuntime
 
 @dataclass(frozen=True)
 class NodeApi:
-    """The running node's parts the routes call; `nats` is None for a node without NATS."""
+    """The running node's parts the routes call; `runtime` is None for a node without NATS."""
 
     node: Node
     inbox: Inbox
     materials: MaterialStore
-    nats: NatsClient | None = None
+    runtime: NodeRuntime | None = None
+
+    @property
+    def nats(self) -> NatsClient | None:
+        """The node's NATS connection; None until it is made, or without a runtime."""
+        return None if self.runtime is None else self.runtime.nc
 
     @classmethod
-    def from_parts(
-        cls, parts: NodeParts, data_dir: Path, nats: NatsClient | None = None
-    ) -> "NodeApi":
-        """The API of a node opened with `services.bootstrap.open_node`."""
-        return cls(parts.node, parts.inbox, MaterialStore.in_data_dir(data_dir), nats)
+    def from_parts(cls, parts: NodeParts, data_dir: Path) -> "NodeApi":
+        """The API of a node opened with `services.bootstrap.open_node`, without NATS."""
+        return cls(parts.node, parts.inbox, MaterialStore.in_data_dir(data_dir))
 
     @classmethod
     def from_runtime(cls, runtime: NodeRuntime) -> "NodeApi":
-        """The API of a started runtime (store, NATS and loops running)."""
+        """The API of an opened runtime: its NATS connection may come later (`start()`)."""
         if runtime.parts is None:
-            raise RuntimeError("start the node before building its API")
-        return cls.from_parts(runtime.parts, runtime.settings.data_dir, runtime.nc)
+            raise RuntimeError("open the node before building its API")
+        parts, data_dir = runtime.parts, runtime.settings.data_dir
+        return cls(parts.node, parts.inbox, MaterialStore.in_data_dir(data_dir), runtime)
 
 
 def node_api(request: Request) -> NodeApi:

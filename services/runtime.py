@@ -64,7 +64,7 @@ class NodeRuntime:
         self.nc: NatsClient | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self._node: Node | None = None
-        self.parts: NodeParts | None = None  # the store, keys and inbox, once started
+        self.parts: NodeParts | None = None  # the store, keys and inbox, once opened
         self.stop_wait_s = STOP_WAIT_S
 
     @property
@@ -73,12 +73,21 @@ class NodeRuntime:
             raise RuntimeError("the node is not started")
         return self._node
 
+    async def open(self) -> Node:
+        """Open the store, read the agreements and keys, assemble the inbox: all the API needs
+        (the outbox takes work without NATS). Once; `start()` opens first if not yet."""
+        if self.parts is None:
+            self.parts = await open_node(self.settings, self.clock, self.flow_handlers)
+            self._node = self.parts.node
+        return self.parts.node
+
     async def start(self) -> Node:
-        """Open the store, connect to NATS, declare the streams and start the loops."""
+        """Open, connect to NATS (waiting for it as long as it takes), declare the streams and
+        start the loops."""
         s = self.settings
-        parts = self.parts = await open_node(s, self.clock, self.flow_handlers)
-        node = self._node = parts.node
-        db, inbox = node.db, parts.inbox
+        node = await self.open()
+        assert self.parts is not None
+        db, inbox = node.db, self.parts.inbox
         nc = await self._connect()
         js = nc.jetstream()
         partners = [
@@ -107,6 +116,9 @@ class NodeRuntime:
                 supervised("receipts", lambda: self._receipts(node)), name="receipts"
             ),
         ]
+        log.info(
+            "%s: NATS connected, streams declared, relay and receiver running", node.jurisdiction
+        )
         return node
 
     async def _connect(self) -> NatsClient:

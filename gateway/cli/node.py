@@ -1,7 +1,6 @@
 """`fengqiao node run`: one jurisdiction's node and its HTTP API, until Ctrl-C or SIGTERM."""
 
 import asyncio
-import contextlib
 import logging
 import signal
 import socket
@@ -16,7 +15,6 @@ from gateway.cli.console import reporting_input_errors
 from gateway.cli.settings_option import ConfigOption, node_settings
 from gateway.node_api import NodeApi
 from services.collector import settle_collector
-from services.node import Node
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings, without_password
 from services.store.database import Database
@@ -68,54 +66,42 @@ def listen(settings: NodeSettings) -> socket.socket:
     return sock
 
 
-async def _start(runtime: NodeRuntime, stop: asyncio.Event) -> Node | None:
-    """The started node, or None when told to stop first (it waits for NATS to answer, for
-    as long as it takes: the operator may give up on it)."""
-    starting = asyncio.create_task(runtime.start(), name="start")
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    stopping.cancel()
-    if starting.done():
-        return starting.result()  # a setup error is raised here
-    starting.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await starting
-    await runtime.stop()
-    typer.echo(f"node {runtime.settings.jurisdiction} stopped before it started")
-    return None
-
-
 async def _serve(runtime: NodeRuntime, listener: socket.socket) -> None:
+    """The API from the moment the store is open; NATS, the streams and the loops as soon as
+    NATS answers (the outbox takes the work meanwhile). Until Ctrl-C or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    node = await _start(runtime, stop)
-    if node is None:
-        return
+    node = await runtime.open()  # keys, agreements, store: a setup error is raised here
     settle_collector()
-    try:
-        server = NodeHttpServer(
-            uvicorn.Config(
-                create_app(NodeApi.from_runtime(runtime)),
-                log_config=None,
-                lifespan="off",
-                server_header=False,
-            )
+    server = NodeHttpServer(
+        uvicorn.Config(
+            create_app(NodeApi.from_runtime(runtime)),
+            log_config=None,
+            lifespan="off",
+            server_header=False,
         )
-        http = asyncio.create_task(server.serve(sockets=[listener]), name="http")
+    )
+    http = asyncio.create_task(server.serve(sockets=[listener]), name="http")
+    bus = asyncio.create_task(runtime.start(), name="bus")
+    stopping = asyncio.create_task(stop.wait())
+    try:
         host, port = listener.getsockname()[:2]
         store = without_password(runtime.settings.store_url)
         typer.echo(
             f"node {node.jurisdiction} running (store {store}), "
             f"API on http://{host}:{port} (interactive docs at /docs); Ctrl-C stops it"
         )
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({http, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        server.should_exit = True
-        stopping.cancel()
-        await http
+        done, _ = await asyncio.wait({http, stopping, bus}, return_when=asyncio.FIRST_COMPLETED)
+        if done == {bus}:
+            bus.result()  # the bus failing to start ends the node, with its error
+            await asyncio.wait({http, stopping}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        stopping.cancel()
+        bus.cancel()  # still waiting for NATS, perhaps
+        server.should_exit = True
+        await asyncio.wait({bus, http})
         await runtime.stop()
         typer.echo(f"node {node.jurisdiction} stopped")
 

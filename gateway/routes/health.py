@@ -69,8 +69,8 @@ async def _store(api: NodeApi) -> str:
 
 
 def _nats(api: NodeApi) -> str:
-    if api.nats is None:
+    if api.runtime is None:
         return "not configured for this node"
-    if not api.nats.is_connected:
+    if api.nats is None or not api.nats.is_connected:
         return "not connected"
     return "ok"

@@ -1,22 +1,26 @@
-"""`fengqiao node run` serves the HTTP API beside the node, in one process, and stops both on
-SIGTERM; a user added with `fengqiao users add` is known to the running API at once."""
+"""`fengqiao node run` serves the HTTP API beside the node, in one process, from before NATS
+answers (the outbox takes the work), and stops both on SIGTERM; a user added with
+`fengqiao users add` is known to the running API at once."""
 
 import signal
+import time
 from pathlib import Path
 
 import httpx
 
 from services.users.model import Role
-from tests.support.api import DALANG
+from tests.support.api import DALANG, QIANFENG, filing, metric
 from tests.support.databases import drop_postgres, fresh_postgres_url
 from tests.support.nats import NatsServer, free_port, running, single_region
 from tests.support.served import (
+    ServedNode,
     add_user,
     node_config,
     node_process,
     served_node,
     wait_for,
     wait_for_output,
+    wait_ready,
 )
 
 
@@ -59,21 +63,33 @@ async def test_node_run_on_postgresql_names_its_store_without_the_password(
     assert "s3cret" not in output
 
 
-def test_a_node_started_before_its_nats_server_waits_for_it_then_serves(tmp_path: Path):
+def test_a_node_started_before_its_nats_server_takes_work_then_delivers_it(tmp_path: Path):
+    """The API answers from the start; a clerk's filing waits in the outbox, and is published
+    once the server is up. The wait is one log line, not one a try."""
     server = single_region(tmp_path, started=False)
     config = node_config(tmp_path, server, free_port())
     with node_process(config) as node, running(server):
         wait_for_output(node, f"NATS at {server.url}: ConnectionRefusedError")
+        not_ready = wait_for(f"{node.base_url}/readyz", node.process, node.log)
+        assert (not_ready.status_code, not_ready.json()["detail"]) == (503, "nats: not connected")
+        clerk = {"Authorization": f"Bearer {add_user(config, 'clerk.li', Role.WINDOW_CLERK)}"}
+        filed = httpx.post(f"{node.base_url}/registry/requests", json=filing(), headers=clerk)
+        assert filed.status_code == 201, filed.text
+        assert _pending(node) == 1
+
         server.start()
-        ready = wait_for(f"{node.base_url}/readyz", node.process, node.log)
-        assert ready.status_code == 200, ready.text
+        wait_ready(node)
+        deadline = time.monotonic() + 30
+        while _pending(node):
+            assert time.monotonic() < deadline, node.output()
+            time.sleep(0.1)
         node.process.send_signal(signal.SIGTERM)
         node.process.wait(timeout=30)
     output = node.output()
     assert node.process.returncode == 0, output
     assert "Traceback" not in output
     waited = [line for line in output.splitlines() if "ConnectionRefusedError" in line]
-    assert len(waited) == 1 and waited[0].endswith("; retrying")  # one line, not one a try
+    assert len(waited) == 1 and waited[0].endswith("; retrying")
 
 
 def test_a_node_waiting_for_its_nats_server_stops_when_told(tmp_path: Path):
@@ -85,4 +101,10 @@ def test_a_node_waiting_for_its_nats_server_stops_when_told(tmp_path: Path):
         node.process.wait(timeout=30)
     output = node.output()
     assert node.process.returncode == 0, output
-    assert f"node {DALANG.id} stopped before it started" in output
+    assert output.rstrip().endswith(f"node {DALANG.id} stopped")
+
+
+def _pending(node: ServedNode) -> float:
+    """Events in the node's outbox not yet published, from its metrics."""
+    text = httpx.get(f"{node.base_url}/metrics").text
+    return metric(text, "fengqiao_outbox_pending", partner=QIANFENG.id)

@@ -121,10 +121,18 @@ def node_process(config: Path) -> Iterator[ServedNode]:
 
 @contextmanager
 def served_node(config: Path) -> Iterator[ServedNode]:
-    """`fengqiao node run --config CONFIG`, its API answering, until the block ends."""
+    """`fengqiao node run --config CONFIG`, ready (store and NATS), until the block ends."""
     with node_process(config) as node:
-        wait_for(f"{node.base_url}/healthz", node.process, node.log)
+        wait_ready(node)
         yield node
+
+
+def wait_ready(node: ServedNode, timeout: float = 30) -> None:
+    """Until the node's /readyz answers 200 (its API answers before NATS does)."""
+    deadline = time.monotonic() + timeout
+    while wait_for(f"{node.base_url}/readyz", node.process, node.log).status_code != 200:
+        assert time.monotonic() < deadline, node.output()
+        time.sleep(0.1)
 
 
 def wait_for_output(node: ServedNode, text: str, timeout: float = 30) -> None:
