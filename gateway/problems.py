@@ -26,8 +26,11 @@ from services.registry.model import UnknownRequest
 from services.registry.uploads import MaterialRefused, MaterialTooLarge
 from services.reports.model import UnknownReport
 from services.reports.period import UnknownPeriod
+from services.store.database import StoreUnavailable
 
 MEDIA_TYPE = "application/problem+json"
+RETRY_AFTER_S = 5
+"""What a 503 for a store that is not answering tells the client to wait before trying again."""
 log = logging.getLogger(__name__)
 
 
@@ -124,6 +127,17 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 with when to try again; the log names the store and why, the client is not told."""
+    assert isinstance(exc, StoreUnavailable)
+    log.warning("%s %s: %s", request.method, request.url.path, exc.problem)
+    response = problem(
+        503, exc.detail, request.url.path, f"/problems/{exc.reason}", title="Store unavailable"
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "the node failed to answer; the error is in its log", request.url.path)
@@ -137,6 +151,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ValidationError, _invalid)
     for error_type in PROBLEMS:
         app.add_exception_handler(error_type, _domain)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -12,6 +12,7 @@ from gateway.deps import ApiDep
 from gateway.metrics import CONTENT_TYPE, exposition, snapshot
 from gateway.node_api import NodeApi
 from gateway.problems import problem, problem_response
+from services.store.database import StoreUnavailable
 
 router = APIRouter(tags=["health"])
 STORE_TIMEOUT_S = 2.0
@@ -63,7 +64,7 @@ async def _store(api: NodeApi) -> str:
         await asyncio.wait_for(ask(), STORE_TIMEOUT_S)
     except TimeoutError:
         return f"no answer within {STORE_TIMEOUT_S} s"
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, OSError, StoreUnavailable) as exc:
         return f"unreachable ({type(exc).__name__})"
     return "ok"
 

@@ -82,6 +82,8 @@ class StoreUnavailable(Exception):
     not there or not ours to open."""
 
     fix = "check database_url and that its server runs"
+    reason = "store_unavailable"
+    detail = "the node's store is not answering; try again shortly"  # what API clients see
 
     def __init__(self, problem: str) -> None:
         super().__init__(f"{problem}; {self.fix}")
@@ -126,15 +128,32 @@ class Database:
         try:
             async with self.snapshot() as conn:
                 return await conn.run_sync(_current_heads)
+        except (OSError, DBAPIError) as exc:  # SQLite opens the file at the first statement
+            raise self._unavailable(exc) from exc
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection from the pool, returned to it after; StoreUnavailable when the store
+        cannot be reached (its server down, its database gone), which the API answers with 503."""
+        connection = self.engine.connect()
+        try:
+            await connection.start()
         except (OSError, DBAPIError) as exc:
-            reason = getattr(exc, "orig", None) or exc
-            where = without_password(str(self.engine.url))
-            raise StoreUnavailable(f"cannot open the store {where}: {reason}") from exc
+            raise self._unavailable(exc) from exc
+        try:
+            yield connection
+        finally:
+            await connection.close()
+
+    def _unavailable(self, exc: Exception) -> "StoreUnavailable":
+        reason = getattr(exc, "orig", None) or exc
+        where = without_password(str(self.engine.url))
+        return StoreUnavailable(f"cannot open the store {where}: {reason}")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self._turn(), self.engine.begin() as conn:
+        async with self._turn(), self._connection() as conn, conn.begin():
             yield conn
 
     @asynccontextmanager
@@ -146,7 +165,7 @@ class Database:
         process or another, reads at once and leaves the node's batches alone); on PostgreSQL
         it is READ ONLY and REPEATABLE READ, so a write in it fails there (the suites run on
         both). Writes belong in `transaction()`."""
-        async with self.engine.connect() as conn:
+        async with self._connection() as conn:
             await conn.execution_options(**_SNAPSHOT_OPTIONS[self.engine.dialect.name])
             async with conn.begin():
                 yield conn

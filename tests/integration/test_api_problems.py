@@ -13,6 +13,7 @@ from tests.support.api import (
     ApiNode,
     Clock,
     api_without_nats,
+    drop_store,
     filing,
     registry_agreement,
     settings_for,
@@ -146,3 +147,24 @@ async def test_openapi_describes_routes_roles_security_and_problems(dalang):
     assert problem == {"$ref": "#/components/schemas/Problem"}
     schema = document["components"]["schemas"]["Problem"]
     assert {"type", "title", "status", "detail", "instance"} <= set(schema["properties"])
+
+
+async def test_a_store_that_stops_answering_is_a_503_to_try_again(tmp_path: Path, caplog) -> None:
+    """Its database gone (dropped, its connections cut): every request, the token check
+    included, answers 503 with Retry-After; the log names the store, the client is not told."""
+    agreement = registry_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
+    url = await store_url("postgresql", tmp_path)
+    async with api_without_nats(settings_for(DALANG, tmp_path, agreement, url), Clock()) as node:
+        clerk = await node.token(Role.WINDOW_CLERK, "clerk.li")
+        await drop_store(url)
+
+        response = await node.client.get("/registry/requests", headers=clerk)
+        ready = await node.client.get("/readyz")
+
+    body = assert_problem(response, 503, "/problems/store_unavailable")
+    assert response.headers["retry-after"] == "5"
+    assert body["detail"] == "the node's store is not answering; try again shortly"
+    assert ready.status_code == 503 and "store: unreachable" in ready.json()["detail"]
+    [logged] = [r for r in caplog.records if r.name == "gateway.problems"]
+    assert "cannot open the store postgresql+asyncpg://" in logged.getMessage()
+    assert not logged.exc_info
