@@ -14,7 +14,7 @@ from services.runtime import NodeRuntime
 from services.store.tables import quarantine
 from tests.support.live import applied, delivered, node_settings, wait_until, write_agreement
 from tests.support.nats import TwoRegions, running, two_regions
-from tests.support.probe import ProbeReport, create_probe, probe_handlers, probe_report
+from tests.support.probe import ProbeReport, probe_handlers, probe_report, start_with_probe
 from tests.support.trust import Bureau
 
 EVENTS = 10_000
@@ -115,8 +115,7 @@ async def exchange(tmp_path: Path) -> AsyncIterator[Exchange]:
             ),
         )
         await sender.start()
-        await exchange.receiver.start()
-        await create_probe(exchange.receiver.node.db)
+        await start_with_probe(exchange.receiver)
         try:
             yield exchange
         finally:

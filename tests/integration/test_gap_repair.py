@@ -11,7 +11,7 @@ from services.store.tables import quarantine
 from tests.chaos.conftest import DALANG, QIANFENG, dispute
 from tests.support.live import applied, count, node_settings, wait_until, write_agreement
 from tests.support.nats import NatsServer, connect, wait_for_messages
-from tests.support.probe import create_probe, probe_handlers, probe_report
+from tests.support.probe import probe_handlers, probe_report, start_with_probe
 
 
 async def test_envelope_missing_from_the_inbound_stream_is_read_again_from_the_sender(
@@ -46,8 +46,7 @@ async def test_envelope_missing_from_the_inbound_stream_is_read_again_from_the_s
             ),
             handlers,
         )
-        await receiver.start()
-        await create_probe(receiver.node.db)
+        await start_with_probe(receiver)
         try:
             await wait_until(lambda: _is(applied(receiver), 3), 20, "all three applied")
             assert (await probe_report(receiver.node.db)).applications == 3

@@ -29,7 +29,7 @@ from tests.support.live import (
     write_agreement,
 )
 from tests.support.nats import NatsServer, RegionCluster, leaf_region, running
-from tests.support.probe import create_probe, probe_handlers, probe_report
+from tests.support.probe import probe_handlers, probe_report, start_with_probe
 from tests.support.trust import Bureau
 
 EVENTS = 3_000
@@ -109,9 +109,8 @@ async def exchange(region_cluster: RegionCluster, tmp_path: Path) -> AsyncIterat
             handlers,
         )
         await declare_outbound_streams(sender.settings, receiver.settings)
-        await receiver.start()
+        await start_with_probe(receiver)
         try:
-            await create_probe(receiver.node.db)
             await sender.start()
             watcher = store_watcher(receiver)
             try:

@@ -39,7 +39,7 @@ from tests.support.live import (
     write_agreement,
 )
 from tests.support.nats import NatsServer, leaf_region, running, two_regions
-from tests.support.probe import create_probe, probe, probe_handlers
+from tests.support.probe import probe, probe_handlers, start_with_probe
 from tests.support.trust import Bureau, flow
 
 DALANG = Bureau("dongguan-dalang", "大朗")
@@ -160,9 +160,8 @@ async def _nodes(root: Path, servers: dict[str, NatsServer]) -> AsyncIterator[Ju
     started: list[NodeRuntime] = []
     try:
         for runtime in runtimes.values():
-            await runtime.start()
+            await start_with_probe(runtime)
             started.append(runtime)
-            await create_probe(runtime.node.db)
         yield Jurisdictions(load_agreement(path).agreement, runtimes)
     finally:
         for runtime in started:

@@ -31,7 +31,7 @@ from services.store.tables import inbound_streams, inbox, quarantine
 from tests.support.envelopes import PERSONAL_FIELDS, seed_dispute
 from tests.support.live import node_settings, wait_until, write_agreement
 from tests.support.nats import NatsServer, connect
-from tests.support.probe import create_probe, probe_handlers
+from tests.support.probe import probe_handlers, start_with_probe
 from tests.support.trust import Bureau, FormerKey
 
 DOMAIN = "region"
@@ -144,9 +144,8 @@ async def running_scene(root: Path, server: NatsServer) -> AsyncIterator[Scene]:
         node_settings(DALANG, root, server.url, DOMAIN, {QIANFENG.id: DOMAIN}, path), handlers
     )
     scene = Scene(load_agreement(path).agreement, sender, receiver, intruder)
-    await receiver.start()
+    await start_with_probe(receiver)
     try:
-        await create_probe(receiver.node.db)
         await sender.start()
         for _ in range(2):
             await scene.send_legitimate()

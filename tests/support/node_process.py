@@ -11,14 +11,13 @@ from pathlib import Path
 
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings
-from tests.support.probe import create_probe, probe_handlers
+from tests.support.probe import probe_handlers, start_with_probe
 
 
 async def main(settings_file: Path) -> None:
     settings = NodeSettings.model_validate(json.loads(settings_file.read_text()))
     runtime = NodeRuntime(settings, probe_handlers(["dispute.reported"]))
-    node = await runtime.start()
-    await create_probe(node.db)
+    await start_with_probe(runtime)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     (settings.data_dir / "ready").write_text("ready")

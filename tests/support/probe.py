@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, fun
 from services.bus.handlers import Handler
 from services.bus.verification import VerifiedEvent
 from services.node import Node
+from services.runtime import NodeRuntime
 from services.store.database import Database
 
 probe_metadata = MetaData()
@@ -28,6 +29,15 @@ probe = Table(
 async def create_probe(db: Database) -> None:
     async with db.transaction() as conn:
         await conn.run_sync(probe_metadata.create_all)
+
+
+async def start_with_probe(runtime: NodeRuntime) -> Node:
+    """Start `runtime` with the probe table in its store before it receives anything: created
+    after, a batch arriving first fails, is held back and redelivered, and the events behind
+    it are applied all at once when it is (a test watching progress sees 0, then all)."""
+    node = await runtime.open()
+    await create_probe(node.db)
+    return await runtime.start()
 
 
 def probe_handlers(types: list[str]) -> Callable[[Node], Mapping[str, Handler]]:
