@@ -14,6 +14,7 @@ from typing import NoReturn
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from contracts.agreement import AgreementFileError, InvalidAgreement, SigningRefused
 from contracts.keys import read_signing_key
@@ -94,6 +95,19 @@ def read_signing_key_file(path: Path) -> Ed25519PrivateKey:
     except ValueError as exc:
         mine = str(exc).startswith(str(path))  # our own message already names the file
         raise BadInput(str(exc) if mine else f"{path}: not a PKCS#8 PEM private key") from None
+
+
+def progress_bar(console: Console) -> Progress:
+    """A progress bar on `console` (stderr, so that stdout carries only the result), gone
+    when done."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def stdout_console() -> Console:

@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from contracts.agreement import AgreementBook
-from gateway.cli.console import BadInput, reporting_input_errors
+from gateway.cli.console import BadInput, progress_bar, reporting_input_errors
 from gateway.cli.settings_option import ConfigOption, node_settings
 from services.reports.counting import COUNTING_STEPS, count_figures
 from services.reports.export import ExportFormat, ReportExport, render
@@ -71,7 +70,7 @@ def export(
             raise BadInput(f"{out}: no folder {out.parent} to write it in")  # before counting
     console = Console(stderr=True)
     steps = [*COUNTING_STEPS, "render", "write"]
-    with reporting_input_errors(), _export_progress(console) as progress:
+    with reporting_input_errors(), progress_bar(console) as progress:
         task = progress.add_task(f"{settings.jurisdiction} {half.name}", total=len(steps))
 
         def done(step: str) -> None:
@@ -87,18 +86,6 @@ def export(
         typer.echo(content.decode(), nl=False)
         return
     console.print(f"{half.name} figures of {settings.jurisdiction} written to {out}")
-
-
-def _export_progress(console: Console) -> Progress:
-    """A progress bar on stderr, so that stdout carries only the report."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 async def _count(

@@ -8,6 +8,7 @@ from sqlalchemy import Column, MetaData, String, Table, func, select
 from contracts.agreement import AgreementBook
 from contracts.events.disputes import DisputeReportedV1
 from contracts.registry import ContractRegistry
+from services.bus.envelope import Envelope
 from services.bus.handlers import NotApplicable
 from services.bus.inbox import Inbox, Outcome
 from services.bus.outbox import (
@@ -438,16 +439,20 @@ def _batch_book() -> AgreementBook:
     return AgreementBook([sign_document(document, [DALANG, QIANFENG])])
 
 
-async def test_a_batch_of_envelopes_is_signed_in_chunks_applied_in_order_and_audits_clean(pair):
-    from services.bus.audit import audit_store
-    from services.bus.envelope import Envelope
-
-    sender, receiver = pair
-    book = _batch_book()
+async def _enqueue_ten(sender: Database, book: AgreementBook) -> list[Envelope]:
+    """Ten disputes to Qianfeng enqueued in one transaction, under `book`'s agreement."""
     agreement = book.in_force("test-agreement", NOW.date()).agreement
     outgoing = [Outgoing(_dispute(n), QIANFENG.id, f"DL-{n:05d}") for n in range(10)]
     async with sender.transaction() as conn:
-        envelopes = await enqueue_many(conn, agreement, DALANG.signer, outgoing, NOW)
+        return await enqueue_many(conn, agreement, DALANG.signer, outgoing, NOW)
+
+
+async def test_a_batch_of_envelopes_is_signed_in_chunks_applied_in_order_and_audits_clean(pair):
+    from services.bus.audit import audit_store
+
+    sender, receiver = pair
+    book = _batch_book()
+    envelopes = await _enqueue_ten(sender, book)
     assert [e.batch_size for e in envelopes] == [4] * 8 + [2] * 2
     assert len({e.signature for e in envelopes}) == 3
     async with sender.transaction() as conn:
@@ -464,3 +469,36 @@ async def test_a_batch_of_envelopes_is_signed_in_chunks_applied_in_order_and_aud
         sent = await audit_store(conn, book)
     assert head == envelopes[-1].chain_hash()
     assert [(a.envelopes, a.problems, a.head) for a in sent + received] == [(10, [], head)] * 2
+
+
+async def test_the_audit_reads_in_chunks_tells_its_progress_and_checks_each_batch_signature(pair):
+    """Ten envelopes under three batch signatures, read three at a time; one stored envelope
+    given another batch's (valid) signature is the only one found: the batch it belongs to
+    is checked once for the others, never taken on trust for it."""
+    from services.bus.audit import audit_store
+    from services.store.tables import inbox as inbox_table
+
+    sender, receiver = pair
+    book = _batch_book()
+    envelopes = await _enqueue_ten(sender, book)
+    async with sender.transaction() as conn:
+        wires = [row.envelope for row in await pending(conn, 20)]
+    await _inbox(receiver, agreement=book).receive_many([(w, n + 1) for n, w in enumerate(wires)])
+    first, sixth = envelopes[0].signature, envelopes[5].signature
+    forged = wires[5].replace(sixth.encode(), first.encode())
+    async with receiver.transaction() as conn:
+        await conn.execute(
+            inbox_table.update().where(inbox_table.c.seq == 6).values(envelope=forged)
+        )
+
+    seen: list[tuple[int, int]] = []
+    async with receiver.snapshot() as conn:
+        [received] = await audit_store(
+            conn, book, lambda done, total: seen.append((done, total)), 3
+        )
+
+    assert seen == [(3, 10), (6, 10), (9, 10), (10, 10)]
+    assert received.envelopes == 10 and received.head == envelopes[-1].chain_hash()
+    assert received.problems == [
+        f"seq 6 ({envelopes[5].id}): signature does not verify with {envelopes[5].kid}"
+    ]
