@@ -27,6 +27,10 @@ _HELD = select(held.c.envelope).where(
     held.c.sender == bindparam("of"), held.c.seq == bindparam("seq")
 )
 
+HELD_PER_TRANSACTION = 1000
+"""Held envelopes settled at most in one transaction once their gap is filled; more go on in
+transactions of their own."""
+
 Clock = Callable[[], datetime]
 Item = tuple[bytes, int | None]
 """An envelope's bytes and its sequence in this node's inbound stream (None if not from it)."""
@@ -57,6 +61,7 @@ class Inbox:
     apply: Handler
     clock: Clock
     pool: VerificationPool | None = None
+    held_per_transaction: int = HELD_PER_TRANSACTION
 
     async def receive(self, raw: bytes, stream_seq: int | None = None) -> Receipt:
         """Verify and apply (or quarantine, or hold) one envelope, then any held successors."""
@@ -79,11 +84,11 @@ class Inbox:
         and is applied, or is quarantined or held."""
         try:
             try:
-                return await self._settle_all(items, checks, isolated=False)
+                receipts, behind = await self._settle_all(items, checks, isolated=False)
             except _Refused:
                 # A handler refused its event: settle the batch again, each handler in its own
                 # savepoint, so that only the refused event's effects are left out.
-                return await self._settle_all(items, checks, isolated=True)
+                receipts, behind = await self._settle_all(items, checks, isolated=True)
         except IntegrityError:
             if len(items) > 1:
                 # Someone else settled one of them meanwhile: settle them one at a time.
@@ -92,10 +97,14 @@ class Inbox:
                     for item, checked in zip(items, checks, strict=True)
                 ]
             return [Receipt(Outcome.DUPLICATE)]
+        while behind:
+            behind = await self._drain(behind)
+        return receipts
 
     async def _settle_all(
         self, items: Sequence[Item], checks: list[Checked], isolated: bool
-    ) -> list[Receipt]:
+    ) -> tuple[list[Receipt], list[str]]:
+        """The receipts, and the senders whose held envelopes were left for the next drain."""
         async with self.db.transaction() as conn:
             batch = Batch(conn, self.clock(), isolated)
             claims = [_claims(raw, c) for (raw, _), c in zip(items, checks, strict=True)]
@@ -104,9 +113,24 @@ class Inbox:
                 await self._settle(batch, raw, seq, checked)
                 for (raw, seq), checked in zip(items, checks, strict=True)
             ]
-            await self._drain_held(batch)
+            behind = await self._drain_held(batch)
             await batch.flush()
-        return receipts
+        return receipts, behind
+
+    async def _drain(self, senders: list[str]) -> list[str]:
+        """Settle more held envelopes of `senders`, in a transaction of their own (each handler
+        in a savepoint); the senders with more still behind. Another node settling the same
+        stream meanwhile (a duplicate) leaves the rest to the next batch."""
+        try:
+            async with self.db.transaction() as conn:
+                batch = Batch(conn, self.clock(), isolated=True)
+                for sender in senders:
+                    await batch.position(sender)
+                behind = await self._drain_held(batch)
+                await batch.flush()
+        except IntegrityError:
+            return []
+        return behind
 
     async def _settle(
         self, batch: Batch, raw: bytes, stream_seq: int | None, checked: Checked
@@ -147,10 +171,17 @@ class Inbox:
         except (EnvelopeRejected, NotApplicable) as refused:
             raise _Refused from refused
 
-    async def _drain_held(self, batch: Batch) -> None:
-        """Settle held envelopes that the batch has made next in their streams."""
+    async def _drain_held(self, batch: Batch) -> list[str]:
+        """Settle held envelopes that the batch has made next in their streams, at most
+        `held_per_transaction` of them (a long gap filled must not make one transaction of all
+        that waited behind it); the senders with more possibly behind."""
+        left = self.held_per_transaction
+        behind = []
         for sender in list(batch.positions):
             while True:
+                if left == 0:
+                    behind.append(sender)
+                    break
                 position = await batch.position(sender)
                 found = await batch.conn.execute(_HELD, {"of": sender, "seq": position.seq + 1})
                 raw = found.scalar_one_or_none()
@@ -160,6 +191,8 @@ class Inbox:
                     delete(held).where(held.c.sender == sender, held.c.seq == position.seq + 1)
                 )
                 await self._settle(batch, raw, None, self.verifier.check(raw, batch.now))
+                left -= 1
+        return behind
 
     async def readmit(self, raw: bytes) -> Receipt:
         """Apply again an authentic envelope that was quarantined after taking its stream place

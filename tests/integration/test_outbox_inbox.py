@@ -22,6 +22,7 @@ from services.bus.outbox import (
 )
 from services.bus.verification import Verifier
 from services.store.database import Database
+from services.store.tables import held as held_table
 from services.store.tables import inbound_streams, outbox, quarantine
 from tests.support.trust import NOW, Bureau, agreement_document, flow, sign_document
 
@@ -207,6 +208,31 @@ async def test_out_of_order_envelope_is_held_until_the_gap_is_filled(pair):
     assert await _count(receiver, effects) == 3
     async with receiver.transaction() as conn:
         assert (await conn.execute(select(inbound_streams.c.applied_seq))).scalar_one() == 3
+
+
+async def test_a_long_run_of_held_envelopes_is_settled_a_bounded_number_a_transaction(pair):
+    """Seven envelopes held behind the first; it arrives: all are applied, in order, the held
+    ones at most three a transaction (as they would be a thousand after a long gap)."""
+    from sqlalchemy import event
+
+    sender, receiver = pair
+    wires = [await _send(sender, n) for n in range(8)]
+    inbox = _inbox(receiver, fail_on={"DL-00005"})  # its handler refuses one on the way
+    inbox.held_per_transaction = 3
+    for wire in reversed(wires[1:]):
+        assert (await inbox.receive(wire)).outcome == Outcome.HELD
+    commits: list[int] = []
+    event.listen(receiver.engine.sync_engine, "commit", lambda conn: commits.append(1))
+
+    assert (await inbox.receive(wires[0])).outcome == Outcome.APPLIED
+
+    assert len(commits) == 3  # the batch with 3 held, then 3, then the last 1
+    assert await _count(receiver, effects) == 7  # eight, less the refused one
+    async with receiver.snapshot() as conn:
+        assert (await conn.execute(select(inbound_streams.c.applied_seq))).scalar_one() == 8
+        assert (await conn.execute(select(func.count()).select_from(held_table))).scalar() == 0
+        [refused] = (await conn.execute(select(quarantine.c.reason))).scalars().all()
+    assert refused == "not_applicable"
 
 
 async def test_tampered_envelope_is_quarantined_with_its_bytes_and_not_applied(pair):
