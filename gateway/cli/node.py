@@ -12,12 +12,11 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.cli.console import reporting_input_errors
-from gateway.cli.settings_option import ConfigOption, node_settings
+from gateway.cli.settings_option import ConfigOption, migrated_store, node_settings
 from gateway.node_api import NodeApi
 from services.collector import settle_collector
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings, without_password
-from services.store.database import Database
 
 app = typer.Typer(help="Run this jurisdiction's node.", no_args_is_help=True)
 
@@ -112,14 +111,11 @@ def migrate(config: ConfigOption = None) -> None:
     the same at start."""
     with reporting_input_errors():
         settings = node_settings(config)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        asyncio.run(_migrate(settings.store_url))
+        asyncio.run(_migrate(settings))
     typer.echo(f"store {without_password(settings.store_url)} is at the newest schema")
 
 
-async def _migrate(url: str) -> None:
-    db = Database.open(url)
-    try:
-        await db.migrate()
-    finally:
-        await db.close()
+async def _migrate(settings: NodeSettings) -> None:
+    """Opening the store alone migrates it."""
+    async with migrated_store(settings):
+        pass

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.cli.console import BadInput, reporting_input_errors
-from gateway.cli.settings_option import ConfigOption, node_settings
+from gateway.cli.settings_option import ConfigOption, migrated_store, node_settings
 from services.bootstrap import open_node
 from services.bus.inbox import Receipt
 from services.bus.quarantine import (
@@ -19,7 +19,6 @@ from services.bus.quarantine import (
 )
 from services.runtime import utc_now
 from services.settings import NodeSettings
-from services.store.database import Database
 
 app = typer.Typer(help="List and re-drive quarantined envelopes.", no_args_is_help=True)
 
@@ -69,14 +68,8 @@ def redrive_command(
 
 async def _entries(settings: NodeSettings, status: str | None, limit: int) -> list[QuarantineEntry]:
     """Read from the store alone (no keys needed), beside the running node."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database.open(settings.store_url)
-    try:
-        await db.migrate()
-        async with db.snapshot() as conn:
-            return await list_entries(conn, status, limit)
-    finally:
-        await db.close()
+    async with migrated_store(settings) as db, db.snapshot() as conn:
+        return await list_entries(conn, status, limit)
 
 
 async def _redrive(settings: NodeSettings, entry: int) -> Receipt:

@@ -11,13 +11,12 @@ from rich.console import Console
 
 from contracts.agreement import AgreementBook
 from gateway.cli.console import BadInput, progress_bar, reporting_input_errors
-from gateway.cli.settings_option import ConfigOption, node_settings
+from gateway.cli.settings_option import ConfigOption, migrated_store, node_settings
 from services.reports.counting import COUNTING_STEPS, count_figures
 from services.reports.export import ExportFormat, ReportExport, render
 from services.reports.export_file import render_bytes
 from services.reports.period import Period, UnknownPeriod
 from services.settings import NodeSettings
-from services.store.database import Database
 
 app = typer.Typer(help="The semiannual report (半年报).", no_args_is_help=True)
 
@@ -95,15 +94,9 @@ async def _count(
     partners = partners_in_force(book, settings.jurisdiction)
     if not partners:
         raise BadInput(f"{settings.jurisdiction} has no agreement in force with a partner")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database.open(settings.store_url)
-    try:
-        await db.migrate()
-        async with db.snapshot() as conn:
-            figures = await count_figures(
-                conn, settings.jurisdiction, partners, period, on_step=on_step
-            )
-    finally:
-        await db.close()
+    async with migrated_store(settings) as db, db.snapshot() as conn:
+        figures = await count_figures(
+            conn, settings.jurisdiction, partners, period, on_step=on_step
+        )
     names = display_names(book, [settings.jurisdiction, *partners])
     return ReportExport(period.name, settings.jurisdiction, partners, figures, names=names)

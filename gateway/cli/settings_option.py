@@ -1,6 +1,8 @@
 """The `--config` option every node command takes, and reading settings from it."""
 
 import tomllib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +11,7 @@ from pydantic import ValidationError
 
 from gateway.cli.console import BadInput
 from services.settings import NodeSettings, load_settings
+from services.store.database import Database
 
 ConfigOption = Annotated[
     Path | None,
@@ -32,3 +35,16 @@ def node_settings(config: Path | None) -> NodeSettings:
     except ValidationError as exc:
         fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise BadInput(f"invalid node settings: {fields}") from None
+
+
+@asynccontextmanager
+async def migrated_store(settings: NodeSettings) -> AsyncIterator[Database]:
+    """The node's store alone (no keys, no NATS), created or migrated if need be, closed after:
+    what the commands that work on the store open, beside the running node or before it."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database.open(settings.store_url)
+    try:
+        await db.migrate()
+        yield db
+    finally:
+        await db.close()

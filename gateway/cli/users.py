@@ -10,9 +10,8 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.cli.console import fail, reporting_input_errors, stdout_console
-from gateway.cli.settings_option import ConfigOption, node_settings
+from gateway.cli.settings_option import ConfigOption, migrated_store, node_settings
 from services.settings import NodeSettings
-from services.store.database import Database
 from services.users.accounts import add_user, list_users, revoke_user
 from services.users.model import Role, User, UserError
 
@@ -64,11 +63,5 @@ def _run(config: ConfigOption, work: Callable[[AsyncConnection], Awaitable[T]]) 
 async def in_store(settings: NodeSettings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     """Run `work` in one transaction on the node's store, migrated first. Only the store is
     opened: users can be managed before the node's keys exist, or while the node runs."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database.open(settings.store_url)
-    try:
-        await db.migrate()
-        async with db.transaction() as conn:
-            return await work(conn)
-    finally:
-        await db.close()
+    async with migrated_store(settings) as db, db.transaction() as conn:
+        return await work(conn)
