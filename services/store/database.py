@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import functools
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -185,7 +186,9 @@ class Database:
         await self.engine.dispose()
 
 
+@functools.cache
 def _migrations() -> ScriptDirectory:
+    """The migration scripts, read once a process (migrate() and doctor ask twice each)."""
     return ScriptDirectory(str(MIGRATIONS))
 
 
