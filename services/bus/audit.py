@@ -43,7 +43,7 @@ class StreamCheck:
     def __init__(self, direction: str, partner: str, book: AgreementBook | None) -> None:
         self.audit = StreamAudit(direction, partner)
         self.book = book
-        self._verified: dict[tuple[str, str, bytes, bytes], bool] = {}  # a batch's signature
+        self._batch: tuple[tuple[str, str, bytes, bytes], bool] | None = None  # the last one's
 
     def add(self, rows: Iterable[bytes]) -> None:
         audit = self.audit
@@ -68,11 +68,11 @@ class StreamCheck:
         except ValueError:  # a proof that leads nowhere, a signature that is not base64
             return False
         key = (envelope.kid, envelope.agreement_id, message, signature)
-        if (known := self._verified.get(key)) is not None and envelope.proof is not None:
-            return known
+        if self._batch is not None and self._batch[0] == key:
+            return self._batch[1]
         valid = _signature_valid(envelope, book, signature, message)
         if envelope.proof is not None:
-            self._verified = {key: valid}  # a batch's envelopes come together
+            self._batch = (key, valid)  # a batch's envelopes come together
         return valid
 
 
