@@ -22,10 +22,11 @@ from services.bus.verification_pool import VerificationPool
 from services.store.database import Database
 from services.store.tables import held, inbox
 
-# An envelope held for its predecessors, looked up after every batch (built once).
-_HELD = select(held.c.envelope).where(
-    held.c.sender == bindparam("of"), held.c.seq == bindparam("seq")
-)
+# An envelope held for its predecessors, looked up after every batch and taken out once its
+# turn comes (built once).
+_HELD_ONE = (held.c.sender == bindparam("of"), held.c.seq == bindparam("seq"))
+_HELD = select(held.c.envelope).where(*_HELD_ONE)
+_UNHOLD = delete(held).where(*_HELD_ONE)
 
 HELD_PER_TRANSACTION = 1000
 """Held envelopes settled at most in one transaction once their gap is filled; more go on in
@@ -183,13 +184,11 @@ class Inbox:
                     behind.append(sender)
                     break
                 position = await batch.position(sender)
-                found = await batch.conn.execute(_HELD, {"of": sender, "seq": position.seq + 1})
-                raw = found.scalar_one_or_none()
+                next_one = {"of": sender, "seq": position.seq + 1}
+                raw = (await batch.conn.execute(_HELD, next_one)).scalar_one_or_none()
                 if raw is None:
                     break
-                await batch.conn.execute(
-                    delete(held).where(held.c.sender == sender, held.c.seq == position.seq + 1)
-                )
+                await batch.conn.execute(_UNHOLD, next_one)
                 await self._settle(batch, raw, None, self.verifier.check(raw, batch.now))
                 left -= 1
         return behind
