@@ -127,7 +127,7 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """503 with when to try again; the log names the store and why, the client is not told."""
     assert isinstance(exc, StoreUnavailable)
     log.warning("%s %s: %s", request.method, request.url.path, exc.problem)
@@ -151,7 +151,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ValidationError, _invalid)
     for error_type in PROBLEMS:
         app.add_exception_handler(error_type, _domain)
-    app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(StoreUnavailable, store_unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 

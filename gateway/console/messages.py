@@ -29,6 +29,10 @@ _ZH_EN: dict[str, tuple[str, str]] = {
     "home.nothing": ("您的角色在控制台中没有页面。", "Your role has no pages in the console."),
     "error.title": ("无法完成", "Not done"),
     "error.back": ("返回首页", "Back to the first page"),
+    "error.store_unavailable": (
+        "本节点的数据库暂时无法访问，请稍后再试。",
+        "This node's store is not answering; try again in a few seconds.",
+    ),
     "list.empty": ("暂无", "None"),
     "list.filter": ("筛选", "Filter"),
     "case.timeline": ("时间线", "Timeline"),

@@ -7,8 +7,11 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from gateway.console import auditor, centre, clerk, mediation_steps, mediator, signin
+from gateway.console.i18n import Translator, language
 from gateway.console.pages import render, templates
 from gateway.console.session import PREFIX, ConsoleRefused, LoginRequired
+from gateway.problems import store_unavailable
+from services.store.database import StoreUnavailable
 
 STATIC = Path(__file__).resolve().parent / "static"
 ROUTERS = (
@@ -30,6 +33,17 @@ async def _refused(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", exc.staff, 403, status_code=403, lines=[str(exc)])
 
 
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    """The API's 503 and Retry-After, as a page for the console's readers."""
+    answer = await store_unavailable(request, exc)  # logs the store and why
+    if not request.url.path.startswith(f"{PREFIX}/"):
+        return answer
+    line = Translator(language(request))("error.store_unavailable")
+    page = render(request, "error.html", None, 503, status_code=503, lines=[line])
+    page.headers["Retry-After"] = answer.headers["Retry-After"]
+    return page
+
+
 def install_console(app: FastAPI) -> None:
     """Serve the console at /console/ on `app`."""
     app.state.console_templates = templates()
@@ -38,3 +52,4 @@ def install_console(app: FastAPI) -> None:
         app.include_router(router)
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(ConsoleRefused, _refused)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)

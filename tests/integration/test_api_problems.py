@@ -19,6 +19,7 @@ from tests.support.api import (
     settings_for,
     store_url,
 )
+from tests.support.console import sign_in
 
 PROBLEM = "application/problem+json"
 
@@ -168,3 +169,23 @@ async def test_a_store_that_stops_answering_is_a_503_to_try_again(tmp_path: Path
     [logged] = [r for r in caplog.records if r.name == "gateway.problems"]
     assert "cannot open the store postgresql+asyncpg://" in logged.getMessage()
     assert not logged.exc_info
+
+
+async def test_a_console_page_whose_store_stops_answering_is_a_503_page(tmp_path: Path) -> None:
+    """A clerk signed in when the store goes: a page saying to try again, in their language,
+    with the API's Retry-After, not the API's JSON."""
+    agreement = registry_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
+    url = await store_url("postgresql", tmp_path)
+    async with api_without_nats(settings_for(DALANG, tmp_path, agreement, url), Clock()) as node:
+        clerk = await node.token(Role.WINDOW_CLERK, "clerk.li")
+        await sign_in(node, Role.WINDOW_CLERK, "clerk.li")
+        await drop_store(url)
+
+        page = await node.client.get("/console/registry?lang=en")
+        api = await node.client.get("/registry/requests", headers=clerk)
+
+    assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["retry-after"] == "5"
+    assert "This node&#39;s store is not answering; try again in a few seconds." in page.text
+    assert "postgresql" not in page.text
+    assert_problem(api, 503, "/problems/store_unavailable")
