@@ -46,7 +46,12 @@ class NodeSettings(BaseSettings):
     keys_dir: Path | None = Field(default=None, description="default: <data_dir>/keys")
     max_clock_skew_s: float = 300.0
     max_envelope_bytes: int = 512 * 1024
-    relay_batch: int = 256
+    relay_batch: int = Field(
+        default=1024,
+        ge=1,
+        description="envelopes the relay publishes a round; under load a round must carry at "
+        "least what one sending transaction adds, or the outbox grows behind the senders",
+    )
     verify_workers: int | None = Field(
         default=None,
         ge=0,

@@ -32,7 +32,7 @@ class Relay:
     sender: str
     clock: Callable[[], datetime]
     wake: asyncio.Event
-    batch: int = 256
+    batch: int  # NodeSettings.relay_batch
     idle_poll_s: float = 0.5
     retry_s: float = 0.5
     acks: PubAcks | None = field(default=None, init=False, repr=False)
