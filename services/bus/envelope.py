@@ -314,15 +314,20 @@ class Unsigned:
         document = {k: v for k, v in unsigned.items() if v is not None}
         return cls(document, signing_bytes(document))
 
+    @functools.cached_property
+    def leaf(self) -> bytes:
+        """Its Merkle leaf hash in a batch."""
+        return leaf_hash(self.signed)
+
     def batch_chain_hash(self) -> str:
         """The chain hash it will have once batch-signed: its Merkle leaf hash (hex)."""
-        return leaf_hash(self.signed).hex()
+        return self.leaf.hex()
 
 
 def seal_batch(batch: list[Unsigned], key: Ed25519PrivateKey) -> list[Envelope]:
     """Sign envelopes with one signature over their Merkle root, each given its inclusion
     proof. Their `prev` must already chain by `batch_chain_hash`."""
-    leaves = [leaf_hash(u.signed) for u in batch]
+    leaves = [u.leaf for u in batch]
     size = len(leaves)
     signature = b64encode(sign(key, batch_message(size, root(leaves))))
     envelopes = []
@@ -332,7 +337,9 @@ def seal_batch(batch: list[Unsigned], key: Ed25519PrivateKey) -> list[Envelope]:
             "proof": f"{index}:{size}:{b64encode(path)}",
             "signature": signature,
         }
-        envelopes.append(Envelope._build(document, _with_members(unsigned.signed, document)))
+        envelope = Envelope._build(document, _with_members(unsigned.signed, document))
+        envelope.__dict__["_leaf_hash"] = unsigned.leaf  # the cached_property, known already
+        envelopes.append(envelope)
     return envelopes
 
 
