@@ -35,7 +35,7 @@ def add_command(
 @app.command("list")
 def list_command(config: ConfigOption = None) -> None:
     """Every user, with their role and whether their token is revoked."""
-    found: list[User] = _run(config, list_users)
+    found: list[User] = _run(config, list_users, read_only=True)
     table = Table("name", "role", "created", "revoked")
     for user in found:
         revoked = f"{user.revoked_at:%Y-%m-%d %H:%M}" if user.revoked_at else ""
@@ -51,17 +51,25 @@ def revoke_command(name: NameArgument, config: ConfigOption = None) -> None:
     typer.echo(f"user {user.name}: token revoked at {user.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
-def _run(config: ConfigOption, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+def _run(
+    config: ConfigOption, work: Callable[[AsyncConnection], Awaitable[T]], read_only: bool = False
+) -> T:
     with reporting_input_errors():
         settings = node_settings(config)
         try:
-            return asyncio.run(in_store(settings, work))
+            return asyncio.run(in_store(settings, work, read_only))
         except UserError as refused:
             fail(str(refused))
 
 
-async def in_store(settings: NodeSettings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    """Run `work` in one transaction on the node's store, migrated first. Only the store is
-    opened: users can be managed before the node's keys exist, or while the node runs."""
-    async with migrated_store(settings) as db, db.transaction() as conn:
+async def in_store(
+    settings: NodeSettings, work: Callable[[AsyncConnection], Awaitable[T]], read_only: bool = False
+) -> T:
+    """Run `work` in one transaction on the node's store, migrated first; `read_only` work reads
+    a snapshot, not waiting for a running node's write lock. Only the store is opened: users
+    can be managed before the node's keys exist, or while the node runs."""
+    async with (
+        migrated_store(settings) as db,
+        db.snapshot() if read_only else db.transaction() as conn,
+    ):
         return await work(conn)

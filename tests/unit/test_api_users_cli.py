@@ -1,6 +1,8 @@
 """`fengqiao users add|list|revoke` on a node's embedded SQLite store."""
 
 import asyncio
+import contextlib
+import sqlite3
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -52,6 +54,21 @@ def test_list_shows_users_and_revoke_ends_their_token(config):
     assert "clerk.li" in listed.stdout and "auditor.sun" in listed.stdout
     assert "2 users" in listed.stdout
     assert holder(config, token) is None
+
+
+def test_list_beside_a_running_node_does_not_wait_for_its_write_lock(config):
+    """The node's open batch holds SQLite's write lock: the list reads a snapshot instead of
+    queueing behind it (up to the 30 s busy timeout)."""
+    users(config, "add", "clerk.li", "--role", "window_clerk")
+    store = config.parent / "var" / "dongguan-dalang.db"
+    with contextlib.closing(sqlite3.connect(store, isolation_level=None)) as node:
+        node.execute("BEGIN IMMEDIATE")
+        node.execute("DELETE FROM users")
+        listed = users(config, "list")
+        node.execute("ROLLBACK")
+
+    assert listed.exit_code == 0, listed.output
+    assert "clerk.li" in listed.stdout and "1 user" in listed.stdout
 
 
 def test_a_name_taken_or_unknown_is_one_error_line(config):
