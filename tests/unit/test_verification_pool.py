@@ -1,6 +1,10 @@
 """Checking a batch in worker processes gives what checking it on the event loop gives."""
 
+import json
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 from services.bus.envelope import GENESIS, Envelope
 from services.bus.verification import Checked
@@ -51,6 +55,47 @@ async def test_workers_check_a_batch_in_order_exactly_as_the_event_loop_does() -
     reasons = [(c.rejected or c.refused).reason for c in pooled if c.rejected or c.refused]
     assert reasons == ["bad_signature", "malformed", "wrong_recipient", "decryption_failed"]
     assert pooled[-1].envelope is not None and pooled[-1].rejected is None
+
+
+def test_a_worker_starts_without_importing_the_nodes_main_module(tmp_path: Path) -> None:
+    """spawn imports the parent's main module in a new process first; a node's is the CLI,
+    with the API and the console, which a worker does not need. Run as `fengqiao` runs."""
+    script = tmp_path / "node_main.py"
+    script.write_text(NODE_MAIN)
+    ran = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout) == {"cli_in_node": True, "cli_in_worker": False, "checked": True}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE_MAIN = f"""
+import asyncio, json, sys
+sys.path.insert(0, {str(ROOT)!r})
+import gateway.cli
+from services.bus.verification_pool import VerificationPool
+from tests.support.envelopes import ARRIVAL, Exchange
+from tests.support.imported import imported
+
+async def main():
+    exchange = Exchange()
+    pool = VerificationPool(exchange.verifier(), workers=1, inline_below=1)
+    try:
+        ready = await pool.ready()
+        in_worker = await asyncio.wrap_future(pool._executor.submit(imported, "gateway.cli"))
+        [checked] = await pool.check_many([exchange.envelope().wire_bytes()], ARRIVAL)
+    finally:
+        pool.close()
+    print(json.dumps({{
+        "cli_in_node": "gateway.cli" in sys.modules,
+        "cli_in_worker": in_worker,
+        "checked": ready and checked.rejected is None and checked.refused is None,
+    }}))
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
 
 
 async def test_small_batches_are_checked_without_starting_workers() -> None:
