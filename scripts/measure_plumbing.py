@@ -157,7 +157,15 @@ async def one_run(root: Path, events: int, profile_dir: Path | None) -> dict[str
         await ensure_outbound_stream(js, DALANG)
         await ensure_inbound_stream(js, QIANFENG, [Partner(DALANG, None)])
         consumer = await DurableConsumer.bind(js, inbound_stream(QIANFENG), consumer_name(QIANFENG))
-        relay = Relay(sender.db, js, DALANG, utc_now, asyncio.Event(), settings.relay_batch)
+        relay = Relay(
+            sender.db,
+            js,
+            DALANG,
+            utc_now,
+            asyncio.Event(),
+            settings.relay_batch,
+            settings.relay_batch_bytes,
+        )
         receiver = Receiver(consumer, receiving)
         meter = Meter(profile_dir)
         outbox_module.compose = meter.timed("compose", outbox_module.compose)  # type: ignore

@@ -99,7 +99,9 @@ class NodeRuntime:
         consumer = await DurableConsumer.bind(
             js, inbound_stream(s.jurisdiction), consumer_name(s.jurisdiction)
         )
-        relay = Relay(db, js, s.jurisdiction, self.clock, node.published, s.relay_batch)
+        relay = Relay(
+            db, js, s.jurisdiction, self.clock, node.published, s.relay_batch, s.relay_batch_bytes
+        )
         gaps = GapRepair(
             nc,
             s.jurisdiction,

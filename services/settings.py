@@ -52,6 +52,12 @@ class NodeSettings(BaseSettings):
         description="envelopes the relay publishes a round; under load a round must carry at "
         "least what one sending transaction adds, or the outbox grows behind the senders",
     )
+    relay_batch_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1,
+        description="bytes of envelopes a relay round reads and publishes at most (one larger "
+        "envelope goes alone): material chunks are ~470 KB each",
+    )
     verify_workers: int | None = Field(
         default=None,
         ge=0,

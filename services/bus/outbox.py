@@ -63,12 +63,33 @@ _MOVE_HEAD = (
     .where(outbound_streams.c.recipient == bindparam("to"))
     .values(last_seq=bindparam("new_seq"), head=bindparam("new_head"))
 )
-_PENDING = (
-    select(outbox.c.event_id, outbox.c.recipient, outbox.c.seq, outbox.c.type, outbox.c.envelope)
+# The oldest pending rows (at most `limit`), each with the bytes of the ones before it: a
+# round's envelopes are read only up to `budget` bytes (the first one always).
+_HEAD = (
+    select(
+        outbox.c.event_id,
+        outbox.c.recipient,
+        outbox.c.seq,
+        func.length(outbox.c.envelope).label("size"),
+    )
     .where(outbox.c.status == "pending")
     .order_by(outbox.c.recipient, outbox.c.seq)
     .limit(bindparam("limit"))
+    .cte("head")
 )
+_SIZED = select(
+    _HEAD.c.event_id,
+    (func.sum(_HEAD.c.size).over(order_by=(_HEAD.c.recipient, _HEAD.c.seq)) - _HEAD.c.size).label(
+        "before"
+    ),
+).cte("sized")
+_PENDING = (
+    select(outbox.c.event_id, outbox.c.recipient, outbox.c.seq, outbox.c.type, outbox.c.envelope)
+    .select_from(outbox.join(_SIZED, _SIZED.c.event_id == outbox.c.event_id))
+    .where(_SIZED.c.before < bindparam("budget"))
+    .order_by(outbox.c.recipient, outbox.c.seq)
+)
+UNBOUNDED = 2**62
 _PUBLISHED = (
     update(outbox)
     .where(
@@ -170,9 +191,12 @@ def _row(envelope: Envelope, now: datetime) -> dict[str, Any]:
     }
 
 
-async def pending(conn: AsyncConnection, limit: int) -> list[PendingEnvelope]:
-    """The oldest unpublished envelopes, in stream order."""
-    rows = await conn.execute(_PENDING, {"limit": limit})
+async def pending(
+    conn: AsyncConnection, limit: int, max_bytes: int = UNBOUNDED
+) -> list[PendingEnvelope]:
+    """The oldest unpublished envelopes, in stream order: at most `limit`, and no more than
+    `max_bytes` of envelopes unless the first alone is larger."""
+    rows = await conn.execute(_PENDING, {"limit": limit, "budget": max_bytes})
     return [PendingEnvelope(*row) for row in rows]
 
 

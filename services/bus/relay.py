@@ -33,14 +33,19 @@ class Relay:
     clock: Callable[[], datetime]
     wake: asyncio.Event
     batch: int  # NodeSettings.relay_batch
+    batch_bytes: int  # NodeSettings.relay_batch_bytes
     idle_poll_s: float = 0.5
     retry_s: float = 0.5
     acks: PubAcks | None = field(default=None, init=False, repr=False)
+    more: bool = field(default=False, init=False)
+    """Whether the last round stopped at a limit, with more envelopes perhaps pending."""
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending envelopes; how many were confirmed."""
         async with self.db.transaction() as conn:
-            rows = await pending(conn, self.batch)
+            rows = await pending(conn, self.batch, self.batch_bytes)
+        size = sum(len(r.envelope) for r in rows)
+        self.more = len(rows) == self.batch or size >= self.batch_bytes
         if not rows:
             return 0
         # A batch holds a few (recipient, type) pairs: name and check each subject once.
@@ -60,11 +65,11 @@ class Relay:
         while True:
             self.wake.clear()
             try:
-                published = await self.publish_pending()
+                await self.publish_pending()
             except TransportError as failure:
                 log.warning("relay: publish failed, will retry: %s", failure)
                 await asyncio.sleep(self.retry_s)
                 continue
-            if published < self.batch:
+            if not self.more:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self.idle_poll_s)

@@ -313,6 +313,17 @@ async def test_marking_a_batch_published_leaves_the_pending_rows_after_it(store)
         assert [r.seq for r in await pending(conn, 10)] == [4, 5]
 
 
+async def test_a_round_reads_envelopes_up_to_its_bytes_and_the_first_whatever_its_size(store):
+    """Material chunks are ~470 KB each: a relay round of 1,024 must not read half a gigabyte."""
+    sizes = [len(await _send(store, n)) for n in range(5)]
+    async with store.transaction() as conn:
+        assert [r.seq for r in await pending(conn, 10, sizes[0] + sizes[1])] == [1, 2]
+        assert [r.seq for r in await pending(conn, 10, sizes[0] + 1)] == [1, 2]
+        assert [r.seq for r in await pending(conn, 10, 1)] == [1]
+        assert [r.seq for r in await pending(conn, 3, sum(sizes))] == [1, 2, 3]
+        assert [r.seq for r in await pending(conn, 10)] == [1, 2, 3, 4, 5]
+
+
 async def test_receipts_in_turn_mark_each_range_once_and_a_late_one_changes_nothing(store):
     wires = [await _send(store, n) for n in range(4)]
     from services.bus.envelope import Envelope, parse_document
