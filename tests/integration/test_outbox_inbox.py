@@ -1,5 +1,6 @@
 """Outbox and inbox on real databases (SQLite, PostgreSQL), envelopes handed over directly."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -20,10 +21,14 @@ from services.bus.outbox import (
     mark_published,
     pending,
 )
+from services.bus.relay import Relay
+from services.bus.topology import outbound_stream
+from services.bus.transport import ensure_outbound_stream
 from services.bus.verification import Verifier
 from services.store.database import Database
 from services.store.tables import held as held_table
 from services.store.tables import inbound_streams, outbox, quarantine
+from tests.support.nats import NatsServer, connect, wait_for_messages
 from tests.support.trust import NOW, Bureau, agreement_document, flow, sign_document
 
 DALANG, QIANFENG = Bureau("dongguan-dalang"), Bureau("guangan-qianfeng")
@@ -322,6 +327,29 @@ async def test_a_round_reads_envelopes_up_to_its_bytes_and_the_first_whatever_it
         assert [r.seq for r in await pending(conn, 10, 1)] == [1]
         assert [r.seq for r in await pending(conn, 3, sum(sizes))] == [1, 2, 3]
         assert [r.seq for r in await pending(conn, 10)] == [1, 2, 3, 4, 5]
+
+
+async def test_the_relay_goes_on_at_once_after_a_round_cut_short_by_its_bytes(
+    store: Database, nats_single: NatsServer
+) -> None:
+    """One envelope a round (a budget of one byte), and a minute between rounds when idle:
+    the four still go out at once, one round after the other."""
+    for n in range(4):
+        await _send(store, n)
+    async with await connect(nats_single) as nc:
+        js = nc.jetstream()
+        await ensure_outbound_stream(js, DALANG.id)
+        relay = Relay(store, js, DALANG.id, lambda: NOW, asyncio.Event(), 10, 1, idle_poll_s=60)
+        running = asyncio.create_task(relay.run())
+        try:
+            assert await wait_for_messages(js, outbound_stream(DALANG.id), 4, timeout=10) == 4
+            for _ in range(100):
+                if await _statuses(store) == ["published"] * 4:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            running.cancel()
+    assert await _statuses(store) == ["published"] * 4
 
 
 async def test_receipts_in_turn_mark_each_range_once_and_a_late_one_changes_nothing(store):
