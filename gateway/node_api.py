@@ -29,17 +29,18 @@ class NodeApi:
         return None if self.runtime is None else self.runtime.nc
 
     @classmethod
-    def from_parts(cls, parts: NodeParts, data_dir: Path) -> "NodeApi":
-        """The API of a node opened with `services.bootstrap.open_node`, without NATS."""
-        return cls(parts.node, parts.inbox, MaterialStore.in_data_dir(data_dir))
+    def from_parts(
+        cls, parts: NodeParts, data_dir: Path, runtime: NodeRuntime | None = None
+    ) -> "NodeApi":
+        """The API of a node opened with `services.bootstrap.open_node` (by `runtime`, if any)."""
+        return cls(parts.node, parts.inbox, MaterialStore.in_data_dir(data_dir), runtime)
 
     @classmethod
     def from_runtime(cls, runtime: NodeRuntime) -> "NodeApi":
         """The API of an opened runtime: its NATS connection may come later (`start()`)."""
         if runtime.parts is None:
             raise RuntimeError("open the node before building its API")
-        parts, data_dir = runtime.parts, runtime.settings.data_dir
-        return cls(parts.node, parts.inbox, MaterialStore.in_data_dir(data_dir), runtime)
+        return cls.from_parts(runtime.parts, runtime.settings.data_dir, runtime)
 
 
 def node_api(request: Request) -> NodeApi:
