@@ -91,7 +91,9 @@ async def declare_outbound_streams(*nodes: NodeSettings) -> None:
         assert settings.nats_url is not None
         nc = await nats.connect(servers=settings.nats_url.split(","))
         try:
-            js = nc.jetstream()
+            # A cluster just started may still be electing the stream's peers: on a busy machine
+            # that took longer than the client's default 5 s (a CI run's setup failed so).
+            js = nc.jetstream(timeout=30)
             await ensure_outbound_stream(
                 js, settings.jurisdiction, replicas=settings.stream_replicas
             )
