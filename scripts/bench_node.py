@@ -44,10 +44,10 @@ async def send(node: Node, recipient: str, command: dict[str, Any]) -> dict[str,
         numbers = range(first + offset, first + min(offset + batch, count))
         outgoing = [Outgoing(dispute(n), recipient, f"case-{n % CASES:04d}") for n in numbers]
         async with node.unit_of_work() as conn:
-            envelopes = await node.send_many(conn, outgoing)
+            sent = await node.send_many(conn, outgoing)
         committed = time.time()
         if command.get("stamps"):
-            stamps.extend((e.id, committed) for e in envelopes)
+            stamps.extend((s.envelope.id, committed) for s in sent)
         await asyncio.sleep(0)
     return {"sent": count, "started": started, "ended": time.time(), "accepted": stamps}
 

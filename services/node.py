@@ -6,6 +6,7 @@ transaction commits, the relay is woken to publish at once.
 """
 
 import asyncio
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,8 +18,7 @@ from contracts.agreement import Agreement, AgreementBook, HandlingCode
 from contracts.errors import NotPermittedByAgreement
 from contracts.events.base import EventData
 from services.bus.compose import Signer, check_permitted
-from services.bus.envelope import Envelope
-from services.bus.outbox import Outgoing, enqueue, enqueue_many
+from services.bus.outbox import Outgoing, enqueue_many
 from services.bus.verification import VerifiedEvent
 from services.calendar import china_day
 from services.store.database import Database
@@ -75,10 +75,8 @@ class Node:
         Returns it as the partner will see it, so the command can apply it to its own state
         with the same handler.
         """
-        agreement = self.agreement_for(recipient, event)
         outgoing = Outgoing(event, recipient, subject, correlation, causation, handling)
-        envelope: Envelope = await enqueue(conn, agreement, self.signer, outgoing, self.clock())
-        return VerifiedEvent(envelope=envelope, event=event, agreement=agreement)
+        return (await self.send_many(conn, [outgoing]))[0]
 
     def today(self) -> str:
         """Today at this node, a day of the bureaus' calendar (China Standard Time), ISO."""
@@ -86,9 +84,30 @@ class Node:
 
     async def send_many(
         self, conn: AsyncConnection, outgoing: Sequence[Outgoing]
-    ) -> list[Envelope]:
-        """Put many events in the outbox, in order, under the agreement permitting the first."""
-        if not outgoing:
-            return []
-        agreement = self.agreement_for(outgoing[0].recipient, outgoing[0].event)
-        return await enqueue_many(conn, agreement, self.signer, outgoing, self.clock())
+    ) -> list[VerifiedEvent]:
+        """Put many events in the outbox in `conn`'s transaction, each under the agreement in
+        force that permits it, and return them as the partners will see them.
+
+        The events under one agreement are enqueued together, in the order given (signed in
+        batches where it provides for batch signatures): a recipient's events permitted by two
+        agreements take their stream places one agreement after the other.
+        """
+        now = self.clock()
+        permitting: dict[tuple[str, str, int], Agreement] = {}
+        agreements: list[Agreement] = []
+        for item in outgoing:
+            kind = (item.recipient, item.event.event_type, item.event.version[0])
+            if kind not in permitting:
+                permitting[kind] = self.agreement_for(item.recipient, item.event)
+            agreements.append(permitting[kind])
+        groups: dict[str, list[int]] = defaultdict(list)
+        for position, agreement in enumerate(agreements):
+            groups[agreement.ref].append(position)
+        sent: dict[int, VerifiedEvent] = {}
+        for positions in groups.values():
+            agreement = agreements[positions[0]]
+            items = [outgoing[p] for p in positions]
+            envelopes = await enqueue_many(conn, agreement, self.signer, items, now)
+            for position, item, envelope in zip(positions, items, envelopes, strict=True):
+                sent[position] = VerifiedEvent(envelope, item.event, agreement)
+        return [sent[p] for p in range(len(outgoing))]

@@ -16,6 +16,8 @@ from gateway.problems import PROBLEM_RESPONSES, CaseNotFound, problem_response
 from gateway.routes.disputes_models import (
     Closure,
     Dispute,
+    DisputeBatch,
+    DisputeBatchSent,
     DisputeReport,
     DisputeStep,
     DisputeSummary,
@@ -57,6 +59,15 @@ async def report(
     sent = await c.report_dispute(api.node, cmd)
     response.headers["Location"] = str(request.url_for("get_dispute", dispute_id=sent.case_id).path)
     return DisputeStep.of(sent)
+
+
+@router.post("/batch", status_code=201)
+async def report_batch(body: DisputeBatch, _: Mediator, api: ApiDep) -> DisputeBatchSent:
+    """Report up to 500 disputes in one request (mediator), all or none: each is checked as a
+    single report is, and the first refused refuses the batch, naming its place in it."""
+    cmds = [report_command(r, r.dispute_id or new_dispute_id(api.node)) for r in body.reports]
+    sent = await c.report_disputes(api.node, cmds)
+    return DisputeBatchSent(disputes=[DisputeStep.of(s) for s in sent])
 
 
 @router.get("")

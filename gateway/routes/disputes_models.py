@@ -48,6 +48,16 @@ class DisputeReport(_Body):
     dispute_id: CaseId | None = Field(default=None, description="default: a new id")
 
 
+BATCH_MAX = 500
+"""Disputes one batch request may report: a grid platform's day, and one transaction."""
+
+
+class DisputeBatch(_Body):
+    """Disputes reported together, all or none (a day's entries from the grid platform)."""
+
+    reports: list[DisputeReport] = Field(min_length=1, max_length=BATCH_MAX)
+
+
 class Regrade(_Body):
     risk: RiskGrade
     reason: Text
@@ -90,6 +100,12 @@ class DisputeStep(_Out):
         return cls(
             dispute_id=sent.case_id, event_id=sent.event_id, recipients=list(sent.recipients)
         )
+
+
+class DisputeBatchSent(_Out):
+    """The disputes of a batch, each as its single report would have answered, in order."""
+
+    disputes: list[DisputeStep]
 
 
 class DisputeSummary(_Out):

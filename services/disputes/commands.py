@@ -5,7 +5,7 @@ holds the dispute, and apply the first to this node's own state with the handler
 run. Only the jurisdiction the dispute was reported in acts on it (docs/flows.md).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,10 +31,11 @@ from contracts.events.disputes import (
     DisputeReportedV1,
     DisputeResolvedV1,
 )
-from services.disputes.handlers import HANDLERS
+from services.bus.outbox import Outgoing
+from services.disputes.handlers import HANDLERS, hold_reported
 from services.disputes.model import (
-    REPORTED,
     Dispute,
+    DisputeRefused,
     DuplicateDispute,
     NoPartnerConcerned,
     as_named,
@@ -44,7 +45,7 @@ from services.disputes.model import (
     next_level,
     partners_concerned,
 )
-from services.disputes.records import add_holders, find_dispute, get_dispute
+from services.disputes.records import add_holders, get_dispute, held_here
 from services.disputes.sending import Sent, check_may_send, send_all, thread
 from services.node import Node
 
@@ -97,25 +98,69 @@ class CloseDispute(_Command):
 
 async def report_dispute(node: Node, cmd: ReportDispute) -> Sent:
     """Report a dispute to every partner jurisdiction a party belongs to, as agreements permit."""
+    return (await report_disputes(node, [cmd]))[0]
+
+
+async def report_disputes(node: Node, cmds: Sequence[ReportDispute]) -> list[Sent]:
+    """Report many disputes at once (a day's entries from the grid platform), all or none.
+
+    Each is checked as a single report is; the first refused refuses them all, naming its
+    place in the batch. One unit of work: their envelopes to each partner are signed together
+    where the agreement provides for batch signatures.
+    """
+    async with node.unit_of_work() as conn:
+        held = await held_here(conn, {cmd.dispute_id for cmd in cmds})
+        reports: list[tuple[DisputeReportedV1, list[str]]] = []
+        seen: set[str] = set()
+        for position, cmd in enumerate(cmds):
+            try:
+                if cmd.dispute_id in held:
+                    raise DuplicateDispute(f"dispute {cmd.dispute_id} is already held here")
+                if cmd.dispute_id in seen:
+                    raise DuplicateDispute(f"dispute {cmd.dispute_id} is reported twice")
+                seen.add(cmd.dispute_id)
+                reports.append(_checked_report(node, cmd))
+            except DisputeRefused as refused:
+                if len(cmds) == 1:
+                    raise
+                raise type(refused)(f"report {position}: {refused}") from refused
+        # The first recipient's envelope starts each dispute's thread; the others correlate to it.
+        first = await node.send_many(
+            conn, [Outgoing(event, to[0], event.dispute_id) for event, to in reports]
+        )
+        await node.send_many(
+            conn,
+            [
+                Outgoing(event, recipient, event.dispute_id, opened.envelope.id)
+                for (event, to), opened in zip(reports, first, strict=True)
+                for recipient in to[1:]
+            ],
+        )
+        await hold_reported(conn, first)  # the partners' REPORTED handler, for the lot
+        for event, to in reports:
+            if len(to) > 1:  # held now by this node and the first recipient
+                await add_holders(conn, await get_dispute(conn, event.dispute_id), to)
+    return [
+        Sent(event.dispute_id, opened.envelope.id, tuple(to))
+        for (event, to), opened in zip(reports, first, strict=True)
+    ]
+
+
+def _checked_report(node: Node, cmd: ReportDispute) -> tuple[DisputeReportedV1, list[str]]:
+    """The event reporting `cmd` and the partners it goes to, or why it may not be reported."""
     event = DisputeReportedV1.model_validate(
         cmd.model_dump(mode="json") | {"reported_in": node.jurisdiction}
     )
-    async with node.unit_of_work() as conn:
-        if await find_dispute(conn, cmd.dispute_id) is not None:
-            raise DuplicateDispute(f"dispute {cmd.dispute_id} is already held here")
-        check_step(None, event, node.jurisdiction)
-        concerned = partners_concerned(node.jurisdiction, event.parties)
-        recipients = [j for j in concerned if _permits(node, j, event)]
-        if not recipients:
-            raise NoPartnerConcerned(
-                f"no party of dispute {cmd.dispute_id} belongs to a partner that an agreement "
-                f"in force lets {node.jurisdiction} report to (parties from: "
-                f"{', '.join(concerned) or 'only ' + node.jurisdiction})"
-            )
-        sent = await send_all(node, conn, event, cmd.dispute_id, recipients, None, None)
-        await HANDLERS[REPORTED](conn, sent[0])
-        await add_holders(conn, await get_dispute(conn, cmd.dispute_id), recipients)
-    return Sent(cmd.dispute_id, sent[0].envelope.id, tuple(recipients))
+    check_step(None, event, node.jurisdiction)
+    concerned = partners_concerned(node.jurisdiction, event.parties)
+    recipients = [j for j in concerned if _permits(node, j, event)]
+    if not recipients:
+        raise NoPartnerConcerned(
+            f"no party of dispute {cmd.dispute_id} belongs to a partner that an agreement "
+            f"in force lets {node.jurisdiction} report to (parties from: "
+            f"{', '.join(concerned) or 'only ' + node.jurisdiction})"
+        )
+    return event, recipients
 
 
 async def regrade_dispute(node: Node, cmd: RegradeDispute) -> Sent:

@@ -1,5 +1,6 @@
 """Applying dispute events, on the node that sent them and on every node that receives them."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,47 +21,63 @@ from services.disputes.model import (
     REGRADED,
     REPORTED,
     RESOLVED,
+    DisputeState,
     DuplicateDispute,
     check_step,
 )
-from services.disputes.records import find_dispute, get_dispute
+from services.disputes.records import get_dispute, held_here
 from services.disputes.tables import dispute_timeline, disputes
-from services.disputes.timeline import append_entry, expect, record_step
+from services.disputes.timeline import append_entry, entry_row, expect, record_step
 
 
 async def _reported(conn: AsyncConnection, verified: VerifiedEvent) -> None:
-    event = expect(verified, DisputeReportedV1)
-    if await find_dispute(conn, event.dispute_id) is not None:
-        raise DuplicateDispute(f"dispute {event.dispute_id} is already held here")
-    state = check_step(None, event, verified.envelope.source)
-    envelope = verified.envelope
-    await conn.execute(
-        disputes.insert().values(
-            dispute_id=event.dispute_id,
-            originator=event.reported_in,
-            state=state.value,
-            category=event.category,
-            risk=event.risk,
-            level=event.level,
-            lead_source=event.source,
-            place=event.place,
-            parties=[p.model_dump(mode="json", exclude_none=True) for p in event.parties],
-            party_jurisdictions=sorted({p.home_jurisdiction for p in event.parties}),
-            holders=sorted({envelope.source, envelope.recipient}),
-            narrative=event.narrative,
-            occurred_on=event.occurred_on,
-            handling=envelope.handling.value,
-            correlation=envelope.correlation,
-            last_event_id=envelope.id,
-            reported_at=envelope.sent_at,
-            updated_at=envelope.sent_at,
+    await hold_reported(conn, [verified])
+
+
+async def hold_reported(conn: AsyncConnection, reported: Sequence[VerifiedEvent]) -> None:
+    """Hold each reported dispute: its row and the first entry of its timeline (one statement
+    for each, however many; a node reporting a batch applies it so, a partner one by one)."""
+    events = [expect(verified, DisputeReportedV1) for verified in reported]
+    held = await held_here(conn, [event.dispute_id for event in events])
+    if held:
+        raise DuplicateDispute(f"dispute {min(held)} is already held here")
+    rows, entries = [], []
+    for verified, event in zip(reported, events, strict=True):
+        state = check_step(None, event, verified.envelope.source)
+        rows.append(_dispute_row(verified, event, state))
+        summary = (
+            f"{event.category} dispute reported in {event.reported_in}: risk {event.risk}, "
+            f"level {event.level}, {len(event.parties)} parties"
         )
-    )
-    summary = (
-        f"{event.category} dispute reported in {event.reported_in}: risk {event.risk}, "
-        f"level {event.level}, {len(event.parties)} parties"
-    )
-    await append_entry(conn, dispute_timeline, event.dispute_id, verified, summary)
+        entries.append(entry_row(dispute_timeline, event.dispute_id, verified, summary))
+    await conn.execute(disputes.insert(), rows)
+    await conn.execute(dispute_timeline.insert(), entries)
+
+
+def _dispute_row(
+    verified: VerifiedEvent, event: DisputeReportedV1, state: DisputeState
+) -> dict[str, Any]:
+    envelope = verified.envelope
+    return {
+        "dispute_id": event.dispute_id,
+        "originator": event.reported_in,
+        "state": state.value,
+        "category": event.category,
+        "risk": event.risk,
+        "level": event.level,
+        "lead_source": event.source,
+        "place": event.place,
+        "parties": [p.model_dump(mode="json", exclude_none=True) for p in event.parties],
+        "party_jurisdictions": sorted({p.home_jurisdiction for p in event.parties}),
+        "holders": sorted({envelope.source, envelope.recipient}),
+        "narrative": event.narrative,
+        "occurred_on": event.occurred_on,
+        "handling": envelope.handling.value,
+        "correlation": envelope.correlation,
+        "last_event_id": envelope.id,
+        "reported_at": envelope.sent_at,
+        "updated_at": envelope.sent_at,
+    }
 
 
 async def _step(

@@ -1,20 +1,23 @@
 """Reading and writing dispute rows inside a unit of work (commands and handlers share it)."""
 
-from sqlalchemy import select, update
+from collections.abc import Collection
+
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events.disputes import DisputeReportedV1, DisputeResolvedV1
 from services.disputes.model import Dispute, DisputeState, UnknownDispute
 from services.disputes.tables import disputes
 
+_FIND = select(disputes).where(disputes.c.dispute_id == bindparam("id")).with_for_update()
+_HELD = select(disputes.c.dispute_id).where(
+    disputes.c.dispute_id.in_(bindparam("ids", expanding=True))
+)
+
 
 async def find_dispute(conn: AsyncConnection, dispute_id: str) -> Dispute | None:
     """The dispute, its row locked until the transaction ends; None when unknown here."""
-    row = (
-        await conn.execute(
-            select(disputes).where(disputes.c.dispute_id == dispute_id).with_for_update()
-        )
-    ).one_or_none()
+    row = (await conn.execute(_FIND, {"id": dispute_id})).one_or_none()
     if row is None:
         return None
     return Dispute(
@@ -28,6 +31,11 @@ async def find_dispute(conn: AsyncConnection, dispute_id: str) -> Dispute | None
         correlation=row.correlation,
         last_event_id=row.last_event_id,
     )
+
+
+async def held_here(conn: AsyncConnection, dispute_ids: Collection[str]) -> set[str]:
+    """Those of `dispute_ids` this node holds (one query, however many)."""
+    return set((await conn.execute(_HELD, {"ids": list(dispute_ids)})).scalars())
 
 
 async def get_dispute(conn: AsyncConnection, dispute_id: str) -> Dispute:

@@ -48,19 +48,20 @@ async def append_entry(
     conn: AsyncConnection, table: Table, case_id: str, verified: VerifiedEvent, summary: str
 ) -> None:
     """Add the step `verified` to the case's timeline."""
+    await conn.execute(table.insert(), entry_row(table, case_id, verified, summary))
+
+
+def entry_row(table: Table, case_id: str, verified: VerifiedEvent, summary: str) -> dict[str, str]:
+    """The timeline row of step `verified` (many go in one statement: `table.insert()`)."""
     envelope = verified.envelope
-    await conn.execute(
-        table.insert().values(
-            {
-                _case_column(table).name: case_id,
-                "event_id": envelope.id,
-                "type": envelope.type,
-                "time": envelope.time,
-                "source": envelope.source,
-                "summary": summary,
-            }
-        )
-    )
+    return {
+        _case_column(table).name: case_id,
+        "event_id": envelope.id,
+        "type": envelope.type,
+        "time": envelope.time,
+        "source": envelope.source,
+        "summary": summary,
+    }
 
 
 async def record_step(

@@ -4,9 +4,12 @@ problems; parties' personal data masked by role and every read of it logged."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from services.bus.envelope import Envelope
+from services.bus.outbox import pending
 from services.users.model import Role
 from tests.support.api_cases import (
     DALANG,
@@ -120,6 +123,10 @@ async def test_only_mediators_report_and_take_steps(pair):
             "/disputes", json=dispute_report(), headers=headers
         )
         assert response.status_code == 403, role
+        response = await pair[DALANG].client.post(
+            "/disputes/batch", json=_batch(2), headers=headers
+        )
+        assert response.status_code == 403, role
     clerk = await pair[DALANG].token(Role.WINDOW_CLERK)
     assert (await pair[DALANG].client.get("/disputes", headers=clerk)).status_code == 403
 
@@ -175,3 +182,72 @@ async def test_every_read_of_the_parties_is_in_the_access_log(pair):
             "parties[0].address",
             "parties[1].id_number",
         ]
+
+
+def _batch(*numbers: int) -> dict[str, list[dict[str, Any]]]:
+    return {"reports": [dispute_report(dispute_id=f"DL-2022-{n:04d}") for n in numbers]}
+
+
+async def _queued(pair: ApiPair) -> list[Envelope]:
+    """Dalang's envelopes not yet handed over."""
+    async with pair.net.db(DALANG).transaction() as conn:
+        return [Envelope.from_wire(row.envelope) for row in await pending(conn, 1_000)]
+
+
+async def test_a_batch_reported_in_one_request_is_signed_together_and_held_by_both_bureaus(pair):
+    mediator = await pair[DALANG].token(Role.MEDIATOR)
+    response = await pair[DALANG].client.post(
+        "/disputes/batch", json=_batch(1, 2, 3), headers=mediator
+    )
+    assert response.status_code == 201, response.text
+    ids = ["DL-2022-0001", "DL-2022-0002", "DL-2022-0003"]
+    assert [(d["dispute_id"], d["recipients"]) for d in response.json()["disputes"]] == [
+        (i, [QIANFENG]) for i in ids
+    ]
+    queued = await _queued(pair)
+    assert [(e.subject, e.seq, e.batch_size) for e in queued] == [
+        (i, seq, 3) for seq, i in enumerate(ids, start=1)
+    ]
+    assert len({e.signature for e in queued}) == 1
+    assert all(str(LAO_HUANG.id_number) not in e.wire_bytes().decode() for e in queued)
+
+    await pair.settle()
+    officer = await pair[QIANFENG].token(Role.OFFICER)
+    listed = await pair[QIANFENG].client.get("/disputes", headers=officer)
+    assert sorted(d["dispute_id"] for d in listed.json()) == ids
+    got = (await pair[QIANFENG].client.get("/disputes/DL-2022-0002", headers=officer)).json()
+    assert got["parties"][0]["id_number"] == LAO_HUANG.id_number
+
+
+async def test_a_batch_with_one_refused_report_is_refused_whole_naming_its_place(pair):
+    await _reported(pair)
+    mediator = await pair[DALANG].token(Role.MEDIATOR)
+    only_dalang = dispute_report(
+        dispute_id="DL-2022-0009", parties=[{"name": "老李", "home_jurisdiction": DALANG}]
+    )
+    refused = [
+        (_batch(2, 1), "duplicate_dispute", "report 1: dispute DL-2022-0001 is already held"),
+        (_batch(2, 3, 2), "duplicate_dispute", "report 2: dispute DL-2022-0002 is reported twice"),
+        (
+            {"reports": [dispute_report(dispute_id="DL-2022-0002"), only_dalang]},
+            "no_partner_concerned",
+            "report 1: no party of dispute DL-2022-0009 belongs to a partner",
+        ),
+    ]
+    for body, reason, detail in refused:
+        response = await pair[DALANG].client.post("/disputes/batch", json=body, headers=mediator)
+        assert response.status_code == 409, response.text
+        assert response.json()["type"] == f"/problems/{reason}"
+        assert response.json()["detail"].startswith(detail), response.json()
+
+    listed = await pair[DALANG].client.get("/disputes", headers=mediator)
+    assert [d["dispute_id"] for d in listed.json()] == [ID]
+    assert await _queued(pair) == []
+
+
+async def test_an_empty_batch_or_one_of_more_than_500_is_a_422(pair):
+    mediator = await pair[DALANG].token(Role.MEDIATOR)
+    for body in ({"reports": []}, _batch(*range(1, 502))):
+        response = await pair[DALANG].client.post("/disputes/batch", json=body, headers=mediator)
+        assert response.status_code == 422, response.text
+    assert await _queued(pair) == []

@@ -18,6 +18,7 @@ from services.disputes.commands import (
     ReportDispute,
     regrade_dispute,
     report_dispute,
+    report_disputes,
 )
 from services.disputes.handlers import HANDLERS as DISPUTES
 from services.disputes.model import DisputeState, NotDisputeOwner
@@ -100,6 +101,47 @@ async def test_a_dispute_reaches_only_the_partners_whose_residents_it_concerns(
     assert held == {DALANG: {"DL-1", "DL-2"}, QIANFENG: {"DL-1", "DL-2"}, LONGGANG: {"DL-2"}}
     assert at_longgang is not None and at_longgang.risk == "medium"
     assert at_longgang.holders == [DALANG, LONGGANG]
+
+
+async def _threads(net: Network, sender: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """(subject, recipient) -> (event id, correlation) of each envelope `sender` queued."""
+    async with net.db(sender).transaction() as conn:
+        rows = await conn.execute(
+            select(outbox.c.subject, outbox.c.recipient, outbox.c.event_id, outbox.c.correlation)
+        )
+        return {(r.subject, r.recipient): (r.event_id, r.correlation) for r in rows}
+
+
+async def test_a_batch_reaches_each_partner_concerned_under_the_agreement_it_has_with_it(
+    backend: str, tmp_path: Path
+) -> None:
+    bureaus = [Bureau(QIANFENG), Bureau(DALANG), Bureau(LONGGANG)]
+    agreements = [
+        cooperation([bureaus[1], other], list(DISPUTES), "H2", agreement_id=f"dalang-{name}")
+        for other, name in ((bureaus[0], "qianfeng"), (bureaus[2], "longgang"))
+    ]
+    batch = [
+        _report("DL-4", QIANFENG),
+        _report("DL-5", LONGGANG, QIANFENG),
+        _report("DL-6", LONGGANG),
+    ]
+    async with open_network(backend, tmp_path, bureaus, agreements, DISPUTES) as net:
+        sent = await report_disputes(net[DALANG], batch)
+        threads = await _threads(net, DALANG)
+        await _settle(net)
+        held = {j: {d.dispute_id for d in await list_disputes(net.db(j))} for j in net.peers}
+        at_qianfeng = await get_dispute_case(net.db(QIANFENG), "DL-5")
+    assert [s.recipients for s in sent] == [(QIANFENG,), (QIANFENG, LONGGANG), (LONGGANG,)]
+    assert held == {
+        DALANG: {"DL-4", "DL-5", "DL-6"},
+        QIANFENG: {"DL-4", "DL-5"},
+        LONGGANG: {"DL-5", "DL-6"},
+    }
+    # DL-5's thread starts at its envelope to Qianfeng; the one to Longgang correlates to it.
+    opened, _ = threads[("DL-5", QIANFENG)]
+    assert sent[1].event_id == opened
+    assert threads[("DL-5", LONGGANG)][1] == opened
+    assert at_qianfeng is not None and at_qianfeng.correlation == opened
 
 
 async def test_a_dispute_received_under_h2_is_not_sent_on_to_a_third_bureau(

@@ -55,10 +55,10 @@ class ApiPair:
 @asynccontextmanager
 async def api_pair(backend: str, tmp_path: Path) -> AsyncIterator[ApiPair]:
     """Dalang's and Qianfeng's APIs under one agreement carrying every flow, parties' identity
-    numbers, phones and addresses sealed as personal data."""
+    numbers, phones and addresses sealed as personal data, batches of envelopes signed together."""
     bureaus = [Bureau(DALANG, "大朗"), Bureau(QIANFENG, "前锋")]
     types = sorted({*HANDLERS})
-    agreement = cooperation(bureaus, types, "H2", PERSONAL, agreement_id=AGREEMENT)
+    agreement = cooperation(bureaus, types, "H2", PERSONAL, AGREEMENT, batch_signing=64)
     async with (
         open_network(backend, tmp_path, bureaus, [agreement], HANDLERS) as net,
         AsyncExitStack() as stack,

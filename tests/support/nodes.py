@@ -152,10 +152,16 @@ def cooperation(
     handling: str = "H2",
     personal_data: Mapping[str, list[str]] | None = None,
     agreement_id: str = "test-agreement",
+    batch_signing: int | None = None,
 ) -> LoadedAgreement:
-    """An agreement signed by every bureau: each event type flows between any two of them."""
+    """An agreement signed by every bureau: each event type flows between any two of them;
+    batches of up to `batch_signing` envelopes under one signature (None: each signed alone)."""
     flows = [flow(t, list(bureaus), handling=handling) for t in event_types]
     document: dict[str, Any] = agreement_document(
-        list(bureaus), flows, dict(personal_data or {}), agreement_id=agreement_id
+        list(bureaus),
+        flows,
+        dict(personal_data or {}),
+        agreement_id=agreement_id,
+        batch_signing=batch_signing,
     )
     return sign_document(document, list(bureaus))
