@@ -5,9 +5,10 @@
 
 Starts two regions (two nats-servers, two JetStream domains, a leaf link) and two nodes as
 separate OS processes (Dalang on the leaf region sends, Qianfeng on the hub region receives), then
-measures: raw JetStream publish and consume; events/s end to end (accepted by Dalang's
-`send_many` -> signed -> outbox -> JetStream -> leaf link -> verified -> committed in Qianfeng's
-inbox); latency accept -> partner commit at a fixed offered load; the drain of a backlog built
+measures: raw JetStream publish and consume; events/s end to end (dispute reports accepted by
+Dalang's API -> signed -> outbox -> JetStream -> leaf link -> verified -> committed in Qianfeng's
+inbox), through the batch API, through single requests and, without HTTP, enqueued by Dalang's
+node itself; latency accept -> partner commit at a fixed offered load; the drain of a backlog built
 while the receiver was down; the semiannual report over a bulk-filled store; and resident memory.
 Writes build/bench.json and prints a table. docs/performance.md explains each figure.
 """
@@ -43,14 +44,15 @@ class Sizes:
     raw_messages: int
     warmup_events: int
     e2e_events: int
+    single_events: int
     latency_rate: float
     latency_events: int
     backlog_events: int
     report_events: int
 
 
-DEFAULT = Sizes(50_000, 5_000, 20_000, 500.0, 10_000, 100_000, 1_000_000)
-QUICK = Sizes(2_000, 500, 1_000, 200.0, 400, 2_000, 10_000)
+DEFAULT = Sizes(50_000, 5_000, 20_000, 5_000, 500.0, 10_000, 100_000, 1_000_000)
+QUICK = Sizes(2_000, 500, 1_000, 200, 200.0, 400, 2_000, 10_000)
 
 
 def machine() -> dict[str, Any]:
@@ -87,12 +89,17 @@ def run_nodes(root: Path, sizes: Sizes, profile: Path | None) -> dict[str, Any]:
             figures |= bench.idle_memory()
             figures |= bench.warm_up(sizes.warmup_events)
             figures |= bench.throughput(sizes.e2e_events)
+            figures |= bench.single_requests(sizes.single_events)
+            figures |= bench.in_process(sizes.e2e_events)
             figures |= bench.latency(sizes.latency_events, sizes.latency_rate)
             figures |= bench.backlog(sizes.backlog_events)
             figures |= bench.totals()
         finally:
             bench.stop()
-    figures["ratio"] = figures["e2e_events_per_s"] / figures["raw_js_publish_per_s"]
+    raw = figures["raw_js_publish_per_s"]
+    figures["ratio"] = figures["e2e_events_per_s"] / raw
+    figures["ratio_single"] = figures["e2e_single_events_per_s"] / raw
+    figures["ratio_in_process"] = figures["e2e_in_process_events_per_s"] / raw
     return figures
 
 
@@ -102,8 +109,11 @@ def table(figures: dict[str, Any]) -> str:
         ("raw JetStream publish, 256 in flight", "raw_js_publish_per_s", "/s"),
         ("raw JetStream publish, one by one", "raw_js_publish_one_by_one_per_s", "/s"),
         ("raw JetStream pull consume + ack", "raw_js_consume_per_s", "/s"),
-        ("end to end, Dalang -> Qianfeng", "e2e_events_per_s", "events/s"),
+        ("end to end, batch API (500 a request)", "e2e_events_per_s", "events/s"),
         ("ratio end to end / raw bounded", "ratio", ""),
+        ("end to end, single requests", "e2e_single_events_per_s", "events/s"),
+        ("end to end, enqueued in the node", "e2e_in_process_events_per_s", "events/s"),
+        ("ratio enqueued in the node / raw", "ratio_in_process", ""),
         ("latency p50", "p50_ms", "ms"),
         ("latency p95", "p95_ms", "ms"),
         ("latency p99", "p99_ms", "ms"),
@@ -116,7 +126,8 @@ def table(figures: dict[str, Any]) -> str:
     lines = []
     for label, key, unit in rows:
         value = figures.get(key)
-        shown = "null" if value is None else f"{value:,.3f}" if key == "ratio" else f"{value:,.1f}"
+        ratio = key.startswith("ratio")
+        shown = "null" if value is None else f"{value:,.3f}" if ratio else f"{value:,.1f}"
         lines.append(f"  {label:<40} {shown:>12} {unit}")
     return "\n".join(lines)
 

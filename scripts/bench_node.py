@@ -2,7 +2,9 @@
 
     python scripts/bench_node.py SETTINGS.json
 
-It answers `{"ready": true}` once started, then for each command line one reply line:
+It serves the node's HTTP API on a free loopback port, as `fengqiao node run` does, and answers
+`{"ready": true, "api": URL, "token": T}` once started (T: a mediator's token), then for each
+command line one reply line:
 `{"send": N, "batch": B, "rate": R|null, "first": K}` enqueues events K..K+N-1 to the partner
 through `Node.send_many`, B per transaction, as fast as it can or at R events/s, and replies with
 the wall-clock time each batch committed (`accepted`: [[event_id, t], ...] when asked with
@@ -13,6 +15,8 @@ the bus is what is measured.
 import asyncio
 import json
 import logging
+import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -20,11 +24,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import uvicorn
+
+from gateway.app import create_app
+from gateway.cli.node import NodeHttpServer
+from gateway.node_api import NodeApi
 from services.bus.outbox import Outgoing
 from services.collector import settle_collector
 from services.node import Node
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings
+from services.users.accounts import add_user
+from services.users.model import Role
 from tests.chaos.conftest import dispute
 from tests.support.live import recording_handlers
 
@@ -61,9 +72,23 @@ async def main(settings_file: Path) -> None:
     settings = NodeSettings.model_validate(json.loads(settings_file.read_text()))
     runtime = NodeRuntime(settings, recording_handlers(["dispute.reported"]))
     node = await runtime.start()
+    async with node.db.transaction() as conn:
+        # A user of this start's own: a node restarted (the backlog phase) adds another.
+        token = await add_user(conn, f"bench.mediator.{os.getpid()}", Role.MEDIATOR, node.clock())
+    listener = socket.create_server(("127.0.0.1", 0))
+    server = NodeHttpServer(
+        uvicorn.Config(
+            create_app(NodeApi.from_runtime(runtime)),
+            log_config=None,
+            lifespan="off",
+            server_header=False,
+        )
+    )
+    http = asyncio.create_task(server.serve(sockets=[listener]), name="http")
     settle_collector()  # as `fengqiao node run` does
     partner = settings.partners[0].jurisdiction
-    reply({"ready": True})
+    api = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    reply({"ready": True, "api": api, "token": token})
     try:
         while line := await asyncio.to_thread(sys.stdin.readline):
             command = json.loads(line)
@@ -71,6 +96,9 @@ async def main(settings_file: Path) -> None:
                 break
             reply(await send(node, partner, command))
     finally:
+        server.should_exit = True
+        await http
+        listener.close()
         await runtime.stop()
 
 

@@ -67,6 +67,8 @@ class NodeProcess:
     profile: Path | None = None
     """Where to write a cProfile of the node when it stops, if anywhere."""
     process: subprocess.Popen[str] | None = field(default=None, repr=False)
+    ready: dict[str, Any] = field(default_factory=dict, repr=False)
+    """What the node said once ready: its API's URL (`api`) and a mediator's `token`."""
 
     @property
     def store(self) -> Path:
@@ -96,7 +98,7 @@ class NodeProcess:
                 stderr=log,
                 text=True,
             )
-        self._answer()
+        self.ready = self._answer()
         return time.perf_counter() - started
 
     def command(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -131,11 +133,11 @@ class NodeProcess:
             process.wait()
 
 
-def cpu_s(pid: int) -> float:
+def cpu_s(pid: int, descendants: bool = True) -> float:
     """CPU seconds (user + system) process `pid` has used so far, all its threads, and its live
     descendants (a node's verification workers, started during the phase measured) (/proc)."""
     total = 0.0
-    for member in family(pid):
+    for member in family(pid) if descendants else [pid]:
         try:
             stat = Path(f"/proc/{member}/stat").read_text()
         except OSError:
@@ -148,18 +150,19 @@ def cpu_s(pid: int) -> float:
 
 
 class CpuWatch:
-    """CPU seconds each named process spends between enter and exit; a process that is not
-    running at either end is left out."""
+    """CPU seconds each named process spends between enter and exit, with its descendants but
+    for those named `alone`; a process that is not running at either end is left out."""
 
-    def __init__(self, pids: dict[str, int | None]) -> None:
+    def __init__(self, pids: dict[str, int | None], alone: frozenset[str] = frozenset()) -> None:
         self.pids = {name: pid for name, pid in pids.items() if pid is not None}
+        self.alone = alone
         self.used: dict[str, float] = {}
 
     def _now(self) -> dict[str, float]:
         found = {}
         for name, pid in self.pids.items():
             try:
-                found[name] = cpu_s(pid)
+                found[name] = cpu_s(pid, descendants=name not in self.alone)
             except OSError:
                 continue
         return found

@@ -5,14 +5,17 @@ exactly the total sent, each applied once (the inbox's primary key is the event 
 """
 
 import asyncio
+import os
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nats
 
+from scripts.bench_api import post_reports
 from scripts.bench_nodes import (
     CpuWatch,
     MemoryWatch,
@@ -34,9 +37,14 @@ from tests.support.live import declare_outbound_streams, node_settings, write_ag
 from tests.support.nats import TwoRegions
 
 BATCH = 500
-"""Events per `send_many` transaction when Dalang sends as fast as it can."""
+"""Events a batch request (or a `send_many` transaction) when Dalang accepts as fast as it can."""
+BATCH_IN_FLIGHT = 2
+"""Batch requests at a time: one is read and checked while the other commits."""
+SINGLE_IN_FLIGHT = 16
+"""Single requests at a time: many mediators reporting at once."""
 PACED_BATCH = 10
 """Events per transaction at a fixed offered load: a batch API serving many small requests."""
+CLIENT = "bench (HTTP client)"
 
 
 @dataclass
@@ -62,16 +70,37 @@ class Bench:
         nodes = {n.settings.jurisdiction: n.pid if n.process else None for n in self.nodes}
         return nodes | servers
 
-    def _send(self, count: int, batch: int, **extra: Any) -> dict[str, Any]:
-        command = {"send": count, "batch": batch, "first": self.sent} | extra
-        with MemoryWatch(self.nodes) as watch, CpuWatch(self._processes()) as cpu:
-            answer = self.sender.command(command)
+    def _accepted(self, count: int, accept: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
+        """`accept(first)` has Dalang accept `count` events numbered on from `first`; then waits
+        until Qianfeng has committed every one. Its answer, when the last was committed, and the
+        CPU each process spent an event (this bench's own, the HTTP client, apart)."""
+        pids = self._processes() | {CLIENT: os.getpid()}
+        with MemoryWatch(self.nodes) as watch, CpuWatch(pids, frozenset({CLIENT})) as cpu:
+            answer = accept(self.sent)
             self.sent += count
             wait_for(self._delivered, 600, "delivery")
         ended = time.time()
         for name, peak in watch.peak.items():
             self.load_peak[name] = max(self.load_peak.get(name, 0.0), peak)
         return answer | {"delivered": ended, "cpu": per_event_ms(cpu.used, count)}
+
+    def _send(self, count: int, batch: int, **extra: Any) -> dict[str, Any]:
+        """Dalang's node enqueues `count` events itself (`Node.send_many`), `batch` a
+        transaction."""
+
+        def send(first: int) -> dict[str, Any]:
+            return self.sender.command({"send": count, "batch": batch, "first": first} | extra)
+
+        return self._accepted(count, send)
+
+    def _post(self, count: int, batch: int | None, in_flight: int) -> dict[str, Any]:
+        """Dispute reports posted to Dalang's API: `batch` a request, or one (None)."""
+
+        def post(first: int) -> dict[str, Any]:
+            ready = self.sender.ready
+            return asyncio.run(post_reports(ready, first, count, batch, in_flight))
+
+        return self._accepted(count, post)
 
     def _delivered(self) -> bool:
         """Whether Qianfeng has committed every event sent so far (Dalang sends it nothing else)."""
@@ -84,10 +113,10 @@ class Bench:
         return {"idle_rss_mb": max(idle.values()), "idle_rss_mb_by_node": idle}
 
     def warm_up(self, events: int) -> dict[str, Any]:
-        """Events sent and committed before the throughput is measured, as fast as Dalang can:
+        """Events reported through the batch API and committed before anything is measured:
         what a node does once in its life (Qianfeng starts its verification workers at its
         first large batch, ~1 s of CPU on this machine) is then not counted as throughput."""
-        answer = self._send(events, BATCH)
+        answer = self._post(events, BATCH, BATCH_IN_FLIGHT)
         return {
             "warmup_events": events,
             "warmup_s": answer["delivered"] - answer["started"],
@@ -97,16 +126,18 @@ class Bench:
         }
 
     def throughput(self, events: int) -> dict[str, Any]:
-        """Events/s from Dalang's first accept to the last commit in Qianfeng's inbox."""
-        answer = self._send(events, BATCH)
-        seconds = answer["delivered"] - answer["started"]
-        return {
-            "e2e_cpu_ms_per_event_by_process": answer["cpu"],
-            "e2e_events": events,
-            "e2e_s": seconds,
-            "e2e_events_per_s": events / seconds,
-            "e2e_accept_per_s": events / (answer["ended"] - answer["started"]),
-        }
+        """Events/s from the first report posted to Dalang's batch API to the last commit in
+        Qianfeng's inbox: the headline figure."""
+        return _throughput("e2e", events, self._post(events, BATCH, BATCH_IN_FLIGHT))
+
+    def single_requests(self, events: int) -> dict[str, Any]:
+        """The same through single requests, one report each, SINGLE_IN_FLIGHT at a time."""
+        return _throughput("e2e_single", events, self._post(events, None, SINGLE_IN_FLIGHT))
+
+    def in_process(self, events: int) -> dict[str, Any]:
+        """The same with Dalang's node enqueuing the events itself, no HTTP and no case
+        records: what the bus alone carries."""
+        return _throughput("e2e_in_process", events, self._send(events, BATCH))
 
     def latency(self, events: int, rate: float) -> dict[str, Any]:
         """Accept -> partner commit percentiles at `rate` events/s offered."""
@@ -169,9 +200,22 @@ class Bench:
 
 
 def per_event_ms(used: dict[str, float], events: int) -> dict[str, float]:
-    """CPU milliseconds per event of each process, and their total."""
+    """CPU milliseconds per event of each process, and the total of the nodes and servers."""
     figures = {name: round(seconds * 1000 / events, 3) for name, seconds in used.items()}
-    return figures | {"total": round(sum(figures.values()), 3)}
+    total = sum(ms for name, ms in figures.items() if name != CLIENT)
+    return figures | {"total": round(total, 3)}
+
+
+def _throughput(key: str, events: int, answer: dict[str, Any]) -> dict[str, Any]:
+    """A throughput phase's figures, each key starting with `key`."""
+    seconds = answer["delivered"] - answer["started"]
+    return {
+        f"{key}_cpu_ms_per_event_by_process": answer["cpu"],
+        f"{key}_events": events,
+        f"{key}_s": seconds,
+        f"{key}_events_per_s": events / seconds,
+        f"{key}_accept_per_s": events / (answer["ended"] - answer["started"]),
+    }
 
 
 async def _wait_inbound(regions: TwoRegions, count: int, timeout: float = 600) -> None:

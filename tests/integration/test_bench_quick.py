@@ -12,6 +12,9 @@ FIGURES = [
     "raw_js_consume_per_s",
     "e2e_events_per_s",
     "ratio",
+    "e2e_single_events_per_s",
+    "e2e_in_process_events_per_s",
+    "ratio_in_process",
     "p50_ms",
     "p95_ms",
     "p99_ms",
@@ -34,9 +37,16 @@ def test_quick_bench_commits_every_event_once_and_reports_every_figure(tmp_path:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(out.read_text())
-    phases = ["warmup_events", "e2e_events", "latency_events", "backlog_events"]
+    phases = [
+        "warmup_events",
+        "e2e_events",
+        "e2e_single_events",
+        "e2e_in_process_events",
+        "latency_events",
+        "backlog_events",
+    ]
     sent = sum(figures[phase] for phase in phases)
-    assert figures["events_sent"] == sent == 500 + 1_000 + 400 + 2_000
+    assert figures["events_sent"] == sent == 500 + 1_000 + 200 + 1_000 + 400 + 2_000
     assert figures["events_committed"] == sent
     assert figures["events_quarantined"] == 0
     assert figures["report_events"] == figures["report_rows_counted"] == 10_000
