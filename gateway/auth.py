@@ -8,7 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
 from gateway.node_api import node_api
-from services.users.accounts import user_by_token
+from services.users.accounts import user_holding
 from services.users.model import Role, User
 
 bearer = HTTPBearer(
@@ -27,8 +27,7 @@ async def current_user(
         raise HTTPException(
             401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
-    async with node_api(request).node.db.transaction() as conn:
-        user = await user_by_token(conn, credentials.credentials)
+    user = await user_holding(node_api(request).node.db, credentials.credentials)
     if user is None:
         raise HTTPException(
             401,

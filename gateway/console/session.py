@@ -23,7 +23,7 @@ from gateway.deps import (
     REPORT_STEPS,
 )
 from gateway.node_api import node_api
-from services.users.accounts import user_by_token
+from services.users.accounts import user_holding
 from services.users.model import Role, User
 
 PREFIX = "/console"
@@ -85,8 +85,7 @@ async def signed_in(request: Request) -> Staff:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequired
-    async with node_api(request).node.db.transaction() as conn:
-        user = await user_by_token(conn, token)
+    user = await user_holding(node_api(request).node.db, token)
     if user is None:
         raise LoginRequired
     return Staff(user, csrf_token(token))

@@ -15,7 +15,7 @@ from gateway.console.session import (
     start_session,
 )
 from gateway.node_api import node_api
-from services.users.accounts import user_by_token
+from services.users.accounts import user_holding
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -38,8 +38,7 @@ async def login(request: Request) -> Response:
     token = str(form.get("token", "")).strip()
     user = None
     if token:
-        async with node_api(request).node.db.transaction() as conn:
-            user = await user_by_token(conn, token)
+        user = await user_holding(node_api(request).node.db, token)
     if user is None:
         page = render(
             request, "login.html", None, 401, form_token=login_form_token(request), failed=True

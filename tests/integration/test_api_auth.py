@@ -1,12 +1,13 @@
 """Who may call the API: bearer tokens of users on file, and the roles each route allows,
 checked against the real store (SQLite and PostgreSQL)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from services.users.accounts import revoke_user
+from services.users.accounts import add_user, revoke_user
 from services.users.model import Role
 from tests.support.api import (
     DALANG,
@@ -110,3 +111,26 @@ async def test_wrong_role_is_403_and_an_allowed_one_passes(dalang, method, path,
 async def test_probes_and_metrics_need_no_token(dalang):
     for path in ("/healthz", "/metrics"):
         assert (await dalang.client.get(path)).status_code == 200
+
+
+async def test_a_caller_is_let_in_while_a_unit_of_work_holds_the_store(dalang):
+    headers = await dalang.token(Role.MEDIATOR, "assistant.tang")
+    node = dalang.api.node
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def long_unit_of_work() -> None:
+        async with node.unit_of_work() as conn:
+            await add_user(conn, "clerk.wu", Role.WINDOW_CLERK, node.clock())  # holds the lock
+            holding.set()
+            await release.wait()
+
+    writer = asyncio.create_task(long_unit_of_work())
+    await holding.wait()
+    try:
+        # On SQLite a request's writes queue behind it; finding who calls must not.
+        response = await asyncio.wait_for(dalang.client.get("/users/me", headers=headers), 5)
+    finally:
+        release.set()
+        await writer
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == "assistant.tang"
