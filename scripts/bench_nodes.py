@@ -246,12 +246,21 @@ def pending_outbox(store: Path) -> int:
 
 def applied_at(store: Path, event_ids: list[str]) -> dict[str, float]:
     """When the inbox applied each of these events (POSIX seconds)."""
+    return _moments(store, "SELECT event_id, applied_at FROM inbox", event_ids)
+
+
+def composed_at(store: Path, event_ids: list[str]) -> dict[str, float]:
+    """Each of these outbox envelopes' time: when the node accepting its event composed it,
+    in the transaction that committed it (POSIX seconds, to the millisecond)."""
+    return _moments(store, "SELECT event_id, sent_at FROM outbox", event_ids)
+
+
+def _moments(store: Path, select: str, event_ids: list[str]) -> dict[str, float]:
     found: dict[str, float] = {}
     for start in range(0, len(event_ids), 500):
         chunk = event_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        query = f"SELECT event_id, applied_at FROM inbox WHERE event_id IN ({marks})"
-        for event_id, when in _read(store, query, *chunk):
+        for event_id, when in _read(store, f"{select} WHERE event_id IN ({marks})", *chunk):
             found[event_id] = _posix(when)
     return found
 

@@ -22,6 +22,7 @@ from scripts.bench_nodes import (
     NodeProcess,
     applied_at,
     applied_events,
+    composed_at,
     family,
     pending_outbox,
     quarantined,
@@ -43,7 +44,9 @@ BATCH_IN_FLIGHT = 2
 SINGLE_IN_FLIGHT = 16
 """Single requests at a time: many mediators reporting at once."""
 PACED_BATCH = 10
-"""Events per transaction at a fixed offered load: a batch API serving many small requests."""
+"""Events a transaction (or reports a request) at a fixed offered load: many small batches."""
+PACED_IN_FLIGHT = 4
+"""Paced requests at a time at most: one answered late does not hold the next ones back."""
 CLIENT = "bench (HTTP client)"
 
 
@@ -93,12 +96,14 @@ class Bench:
 
         return self._accepted(count, send)
 
-    def _post(self, count: int, batch: int | None, in_flight: int) -> dict[str, Any]:
+    def _post(
+        self, count: int, batch: int | None, in_flight: int, rate: float | None = None
+    ) -> dict[str, Any]:
         """Dispute reports posted to Dalang's API: `batch` a request, or one (None)."""
 
         def post(first: int) -> dict[str, Any]:
             ready = self.sender.ready
-            return asyncio.run(post_reports(ready, first, count, batch, in_flight))
+            return asyncio.run(post_reports(ready, first, count, batch, in_flight, rate))
 
         return self._accepted(count, post)
 
@@ -140,21 +145,33 @@ class Bench:
         return _throughput("e2e_in_process", events, self._send(events, BATCH))
 
     def latency(self, events: int, rate: float) -> dict[str, Any]:
-        """Accept -> partner commit percentiles at `rate` events/s offered."""
+        """Accept -> partner commit percentiles at `rate` events/s offered, Dalang's node
+        enqueuing PACED_BATCH events a transaction: from each one's commit to its commit in
+        Qianfeng's inbox."""
         answer = self._send(events, PACED_BATCH, rate=rate, stamps=True)
         accepted = dict(answer["accepted"])
         committed = applied_at(self.receiver.store, list(accepted))
-        delays = sorted((committed[i] - accepted[i]) * 1000 for i in accepted)
-        cuts = statistics.quantiles(delays, n=100, method="inclusive")
-        return {
+        return _percentiles("", accepted, committed) | {
             "latency_cpu_ms_per_event_by_process": answer["cpu"],
             "latency_rate_per_s": rate,
             "latency_events": events,
             "latency_achieved_per_s": events / (answer["ended"] - answer["started"]),
-            "p50_ms": cuts[49],
-            "p95_ms": cuts[94],
-            "p99_ms": cuts[98],
-            "max_ms": delays[-1],
+        }
+
+    def api_latency(self, events: int, rate: float) -> dict[str, Any]:
+        """The same through the batch API, PACED_BATCH reports a request: from each event's
+        envelope time (composed in the transaction accepting its request) to its commit in
+        Qianfeng's inbox; and how long the requests took to be answered."""
+        answer = self._post(events, PACED_BATCH, PACED_IN_FLIGHT, rate)
+        ids = answer["accepted"]
+        accepted = composed_at(self.sender.store, ids)
+        answered = statistics.quantiles(answer["requests_ms"], n=100, method="inclusive")
+        return _percentiles("api_", accepted, applied_at(self.receiver.store, ids)) | {
+            "api_request_p50_ms": answered[49],
+            "api_request_p99_ms": answered[98],
+            "api_latency_cpu_ms_per_event_by_process": answer["cpu"],
+            "api_latency_events": events,
+            "api_latency_achieved_per_s": events / (answer["ended"] - answer["started"]),
         }
 
     def backlog(self, events: int) -> dict[str, Any]:
@@ -204,6 +221,20 @@ def per_event_ms(used: dict[str, float], events: int) -> dict[str, float]:
     figures = {name: round(seconds * 1000 / events, 3) for name, seconds in used.items()}
     total = sum(ms for name, ms in figures.items() if name != CLIENT)
     return figures | {"total": round(total, 3)}
+
+
+def _percentiles(
+    key: str, accepted: dict[str, float], committed: dict[str, float]
+) -> dict[str, float]:
+    """p50/p95/p99 and the largest of commit - accept (ms), each key starting with `key`."""
+    delays = sorted((committed[i] - accepted[i]) * 1000 for i in accepted)
+    cuts = statistics.quantiles(delays, n=100, method="inclusive")
+    return {
+        f"{key}p50_ms": cuts[49],
+        f"{key}p95_ms": cuts[94],
+        f"{key}p99_ms": cuts[98],
+        f"{key}max_ms": delays[-1],
+    }
 
 
 def _throughput(key: str, events: int, answer: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ FIGURES = [
     "p50_ms",
     "p95_ms",
     "p99_ms",
+    "api_p99_ms",
     "backlog_s",
     "idle_rss_mb",
     "load_rss_mb",
@@ -43,10 +44,11 @@ def test_quick_bench_commits_every_event_once_and_reports_every_figure(tmp_path:
         "e2e_single_events",
         "e2e_in_process_events",
         "latency_events",
+        "api_latency_events",
         "backlog_events",
     ]
     sent = sum(figures[phase] for phase in phases)
-    assert figures["events_sent"] == sent == 500 + 1_000 + 200 + 1_000 + 400 + 2_000
+    assert figures["events_sent"] == sent == 500 + 1_000 + 200 + 1_000 + 400 + 400 + 2_000
     assert figures["events_committed"] == sent
     assert figures["events_quarantined"] == 0
     assert figures["report_events"] == figures["report_rows_counted"] == 10_000
