@@ -108,6 +108,8 @@ async def report_disputes(node: Node, cmds: Sequence[ReportDispute]) -> list[Sen
     place in the batch. One unit of work: their envelopes to each partner are signed together
     where the agreement provides for batch signatures.
     """
+    if not cmds:
+        return []
     async with node.unit_of_work() as conn:
         held = await held_here(conn, {cmd.dispute_id for cmd in cmds})
         reports: list[tuple[DisputeReportedV1, list[str]]] = []

@@ -144,6 +144,12 @@ async def test_a_batch_reaches_each_partner_concerned_under_the_agreement_it_has
     assert at_qianfeng is not None and at_qianfeng.correlation == opened
 
 
+async def test_an_empty_batch_reports_nothing(backend: str, tmp_path: Path) -> None:
+    async with _network(backend, tmp_path) as net:
+        assert await report_disputes(net[DALANG], []) == []
+        assert await _threads(net, DALANG) == {}
+
+
 async def test_a_dispute_received_under_h2_is_not_sent_on_to_a_third_bureau(
     backend: str, tmp_path: Path
 ) -> None:
