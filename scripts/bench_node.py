@@ -24,11 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import uvicorn
-
-from gateway.app import create_app
-from gateway.cli.node import NodeHttpServer
-from gateway.node_api import NodeApi
+from gateway.cli.node import http_server
 from services.bus.outbox import Outgoing
 from services.collector import settle_collector
 from services.node import Node
@@ -76,14 +72,7 @@ async def main(settings_file: Path) -> None:
         # A user of this start's own: a node restarted (the backlog phase) adds another.
         token = await add_user(conn, f"bench.mediator.{os.getpid()}", Role.MEDIATOR, node.clock())
     listener = socket.create_server(("127.0.0.1", 0))
-    server = NodeHttpServer(
-        uvicorn.Config(
-            create_app(NodeApi.from_runtime(runtime)),
-            log_config=None,
-            lifespan="off",
-            server_header=False,
-        )
-    )
+    server = http_server(runtime)  # as `fengqiao node run` serves it
     http = asyncio.create_task(server.serve(sockets=[listener]), name="http")
     settle_collector()  # as `fengqiao node run` does
     partner = settings.partners[0].jurisdiction

@@ -31,6 +31,18 @@ class NodeHttpServer(uvicorn.Server):
         yield
 
 
+def http_server(runtime: NodeRuntime) -> NodeHttpServer:
+    """The node's API served in its own event loop, logging through the node's logging."""
+    return NodeHttpServer(
+        uvicorn.Config(
+            create_app(NodeApi.from_runtime(runtime)),
+            log_config=None,
+            lifespan="off",
+            server_header=False,
+        )
+    )
+
+
 @app.command("run")
 def run(config: ConfigOption = None) -> None:
     """Start the node: store, NATS (embedded when no URL is set), relay, receiver, receipts,
@@ -74,14 +86,7 @@ async def _serve(runtime: NodeRuntime, listener: socket.socket) -> None:
         loop.add_signal_handler(sig, stop.set)
     node = await runtime.open()  # keys, agreements, store: a setup error is raised here
     settle_collector()
-    server = NodeHttpServer(
-        uvicorn.Config(
-            create_app(NodeApi.from_runtime(runtime)),
-            log_config=None,
-            lifespan="off",
-            server_header=False,
-        )
-    )
+    server = http_server(runtime)
     http = asyncio.create_task(server.serve(sockets=[listener]), name="http")
     bus = asyncio.create_task(runtime.start(), name="bus")
     stopping = asyncio.create_task(stop.wait())
