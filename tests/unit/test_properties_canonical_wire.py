@@ -146,3 +146,17 @@ def _names(value: Any) -> list[str]:
 )
 def test_tricky_wire_bytes_are_judged_as_the_general_encoder_judges_them(raw: bytes) -> None:
     assert canonical_document(raw) == _reference(raw)
+
+
+def test_values_nested_deeper_than_orjson_goes_are_written_all_the_same() -> None:
+    deep: Any = "x"
+    for _ in range(400):  # orjson refuses beyond 255 levels
+        deep = {"a": [deep]}
+    expected = json.dumps(deep, sort_keys=True, separators=(",", ":")).encode()
+    assert plain_canonical_bytes(deep) == expected
+    assert canonical_document(expected) == deep
+
+
+def test_a_lone_surrogate_has_no_plain_bytes() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        plain_canonical_bytes({"a": "\udaa3"})
