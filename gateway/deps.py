@@ -12,13 +12,21 @@ from gateway.auth import allow, current_user
 from gateway.node_api import NodeApi, node_api
 from services.users.model import Role, User
 
+# Dependencies are coroutine functions: FastAPI runs a plain function in a worker thread, a
+# hand-off to another thread and back for every request.
 
-def route_action(request: Request) -> str:
+
+async def route_action(request: Request) -> str:
     """`METHOD /path/{template}` of the route called: how the access log names a read."""
     return f"{request.method} {request.scope['route'].path}"
 
 
-ApiDep = Annotated[NodeApi, Depends(node_api)]
+async def the_node_api(request: Request) -> NodeApi:
+    """node_api, as a dependency."""
+    return node_api(request)
+
+
+ApiDep = Annotated[NodeApi, Depends(the_node_api)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="how many to skip")]
 Action = Annotated[str, Depends(route_action)]
 CurrentUser = Annotated[User, Depends(current_user)]
