@@ -69,7 +69,15 @@ def machine() -> dict[str, Any]:
     server = subprocess.run(
         [str(nats_server_binary()), "--version"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    packages = ["nats-py", "SQLAlchemy", "aiosqlite", "cryptography", "pydantic", "rfc8785"]
+    packages = [
+        "nats-py",
+        "SQLAlchemy",
+        "aiosqlite",
+        "cryptography",
+        "pydantic",
+        "rfc8785",
+        "orjson",
+    ]
     return {
         "machine": {"cpus": os.cpu_count(), "cpu_model": model, "arch": platform.machine()},
         "python": platform.python_version(),
