@@ -18,7 +18,7 @@ _SORTED_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(
 
 class NotCanonicalisable(ValueError):
     """A value RFC 8785 cannot represent: an integer beyond +-(2**53 - 1), a float that is NaN
-    or infinite, a string with a lone surrogate."""
+    or infinite, a string with a lone surrogate, or what is no JSON value at all."""
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -42,7 +42,10 @@ def canonical_bytes(value: Any) -> bytes:
     except rfc8785.FloatDomainError as exc:
         raise NotCanonicalisable("a NaN or infinite number has no JSON form") from exc
     except rfc8785.CanonicalizationError as exc:
-        raise NotCanonicalisable("a string with a lone surrogate is not UTF-8") from exc
+        if "UTF-8" in str(exc):
+            raise NotCanonicalisable("a string with a lone surrogate is not UTF-8") from exc
+        # "unsupported type: <class ...>", "object keys must be strings": no value named
+        raise NotCanonicalisable(f"not a JSON value: {exc}") from exc
 
 
 def plain_canonical_bytes(value: Any) -> bytes:

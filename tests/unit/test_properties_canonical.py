@@ -75,3 +75,17 @@ def test_canonical_bytes_have_no_whitespace_outside_strings(value: Any) -> None:
 def test_what_rfc_8785_cannot_represent_is_refused_as_not_canonicalisable(value: Any) -> None:
     with pytest.raises(NotCanonicalisable):
         canonical_bytes(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ({"a": "\udaa3"}, "a string with a lone surrogate is not UTF-8"),
+        ({"a": {1, 2}}, "not a JSON value: unsupported type: <class 'set'>"),
+        ({1: "a"}, "not a JSON value: object keys must be strings"),
+    ],
+)
+def test_the_refusal_says_what_has_no_canonical_form(value: Any, said: str) -> None:
+    with pytest.raises(NotCanonicalisable) as refused:
+        canonical_bytes(value)
+    assert str(refused.value) == said
