@@ -54,9 +54,9 @@ class Node:
         )
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction for a command; on commit the relay is woken."""
-        async with self.db.transaction() as conn:
+    async def unit_of_work(self, reads_much: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One transaction for a command (Database.transaction); on commit the relay is woken."""
+        async with self.db.transaction(reads_much) as conn:
             yield conn
         self.published.set()
 

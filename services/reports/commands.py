@@ -73,7 +73,7 @@ async def propose_report(node: Node, cmd: ProposeReport) -> Step:
     partner = report_partner(node, cmd.agreement_id)
     period = Period.parse(cmd.period)
     report_id = cmd.report_id or f"RPT-{cmd.period}-{secrets.token_hex(4)}"
-    async with node.unit_of_work() as conn:
+    async with node.unit_of_work(reads_much=True) as conn:
         figures = await count_figures(
             conn, node.jurisdiction, [partner], period, cmd.cost_per_trip_fen
         )
@@ -112,7 +112,7 @@ async def reconcile_report(
     node: Node, report_id: str, cost_per_trip_fen: int = TRAVEL_COST_PER_TRIP_FEN
 ) -> list[Difference]:
     """Count our own figures for a proposal we received; every figure where they differ."""
-    async with node.unit_of_work() as conn:
+    async with node.unit_of_work(reads_much=True) as conn:
         report = await get_report(conn, report_id)
         if node.jurisdiction != report.partner:
             raise NotReportParty(
@@ -123,7 +123,7 @@ async def reconcile_report(
 
 async def cosign_report(node: Node, cmd: CosignReport) -> Step:
     """Sign the proposed figures: the partner after reconciling, then the proposer."""
-    async with node.unit_of_work() as conn:
+    async with node.unit_of_work(reads_much=True) as conn:  # the partner counts its own
         report = await get_report(conn, cmd.report_id)
         if report.signer_due() != node.jurisdiction:
             raise SigningOutOfTurn(

@@ -64,14 +64,19 @@ def _sqlite_driver(
 def _sqlite_begin(connection: Connection) -> None:
     # A unit of work takes the write lock at BEGIN, so that two writers queue instead of
     # deadlocking later; a snapshot takes none (WAL: it reads beside the writer). The BEGIN goes
-    # to the store's thread with the transaction's first statement.
+    # to the store's thread with the transaction's first statement; a unit of work's later
+    # statements run on the event loop's thread unless it reads much (sqlite_thread).
     driver = connection.connection.driver_connection
     assert isinstance(driver, sqlite_thread.Connection)
-    reads_only = connection.get_execution_options().get(_SNAPSHOT, False)
-    driver.begin_with_next_statement("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+    options = connection.get_execution_options()
+    if options.get(_SNAPSHOT, False):
+        driver.begin_with_next_statement("BEGIN")
+    else:
+        driver.begin_with_next_statement("BEGIN IMMEDIATE", inline=not options.get(_READS_MUCH))
 
 
 _SNAPSHOT = "fengqiao_snapshot"
+_READS_MUCH = "fengqiao_reads_much"
 _SNAPSHOT_OPTIONS: dict[str, dict[str, Any]] = {
     "sqlite": {_SNAPSHOT: True},
     "postgresql": {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True},
@@ -120,7 +125,7 @@ class Database:
         shipped = shipped_revisions()
         if current <= shipped and applied_revisions(current) == shipped:
             return
-        async with self._turn(), self.engine.begin() as conn:
+        async with self.transaction(reads_much=True) as conn:  # a migration may rewrite tables
             await conn.run_sync(_upgrade)
 
     async def current_heads(self) -> set[str]:
@@ -152,10 +157,18 @@ class Database:
         return StoreUnavailable(f"cannot open the store {where}: {reason}")
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self._turn(), self._connection() as conn, conn.begin():
-            yield conn
+    async def transaction(self, reads_much: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        On SQLite its statements run on the event loop's thread once it holds the write lock,
+        each in a fraction of a trip to the store's thread; `reads_much` (a report's counts
+        over a half-year of events) sends them to that thread, the event loop serving
+        meanwhile."""
+        async with self._turn(), self._connection() as conn:
+            if reads_much:
+                await conn.execution_options(**{_READS_MUCH: True})
+            async with conn.begin():
+                yield conn
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncConnection]:

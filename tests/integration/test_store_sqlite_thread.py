@@ -1,10 +1,13 @@
-"""The SQLite driver: one trip to the connection's thread per statement, nothing else changed."""
+"""The SQLite driver: one trip to the connection's thread per statement (none inside a unit of
+work once it holds the write lock), nothing else changed."""
 
+import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from services.store import sqlite_thread
@@ -24,10 +27,8 @@ async def _store(path: Path) -> Database:
     return db
 
 
-async def test_a_transaction_with_one_select_takes_two_trips_to_the_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = await _store(tmp_path / "node.db")
+def _count_trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of each piece of work sent to a connection's thread, from now on."""
     trips: list[str] = []
     on_thread = sqlite_thread.Connection.on_thread
 
@@ -36,6 +37,14 @@ async def test_a_transaction_with_one_select_takes_two_trips_to_the_thread(
         return await on_thread(self, work)
 
     monkeypatch.setattr(sqlite_thread.Connection, "on_thread", counted)
+    return trips
+
+
+async def test_a_transaction_with_one_select_takes_two_trips_to_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = await _store(tmp_path / "node.db")
+    trips = _count_trips(monkeypatch)
     try:
         async with db.transaction() as conn:
             await conn.execute(select(outbound_streams.c.recipient))
@@ -113,4 +122,64 @@ async def test_the_write_lock_is_taken_with_the_first_statement_even_a_read(
         other.execute("ROLLBACK")
     finally:
         other.close()
+        await db.close()
+
+
+async def test_a_unit_of_work_runs_its_statements_after_the_first_without_a_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = await _store(tmp_path / "node.db")
+    trips = _count_trips(monkeypatch)
+    query = select(outbound_streams.c.recipient).order_by(outbound_streams.c.recipient)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(insert(outbound_streams).values(_stream("a")))  # with BEGIN
+            await conn.execute(insert(outbound_streams), [_stream("b"), _stream("c")])
+            assert (await conn.execute(query)).scalars().all() == ["a", "b", "c"]
+        assert trips == ["_execute", "_end"]  # BEGIN IMMEDIATE with the first, COMMIT
+        trips.clear()
+        async with db.snapshot() as conn:  # ending a read lock needs no trip
+            assert (await conn.execute(query)).scalars().all() == ["a", "b", "c"]
+        assert trips == ["_execute"]
+        trips.clear()
+        async with db.transaction(reads_much=True) as conn:  # each statement on the thread
+            await conn.execute(insert(outbound_streams).values(_stream("d")))
+            assert (await conn.execute(query)).scalars().all() == ["a", "b", "c", "d"]
+        assert trips == ["_execute", "_execute", "_end"]
+    finally:
+        await db.close()
+
+
+async def _ticks_during(db: Database, reads_much: bool) -> int:
+    """How often a task woke every 5 ms while one long statement ran in a unit of work."""
+    ticks: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.005)
+
+    ticker = asyncio.create_task(tick())
+    long_count = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000)"
+    try:
+        async with db.transaction(reads_much) as conn:
+            await conn.execute(select(outbound_streams.c.recipient))  # the lock, the BEGIN
+            await asyncio.sleep(0.02)
+            started = time.monotonic()
+            await conn.execute(text(f"{long_count} SELECT count(*) FROM c"))
+            ended = time.monotonic()
+    finally:
+        ticker.cancel()
+    assert ended - started > 0.1  # long enough to tell
+    return sum(started < t < ended for t in ticks)
+
+
+async def test_a_unit_of_work_that_reads_much_leaves_the_event_loop_serving(
+    tmp_path: Path,
+) -> None:
+    db = await _store(tmp_path / "node.db")
+    try:
+        assert await _ticks_during(db, reads_much=True) >= 5
+        assert await _ticks_during(db, reads_much=False) == 0  # it ran on the loop's thread
+    finally:
         await db.close()
