@@ -1,4 +1,4 @@
-"""aiosqlite with one trip to its thread per statement.
+"""aiosqlite with at most one trip to its thread per statement.
 
 aiosqlite runs each sqlite3 call on the connection's own thread and wakes the event loop with
 its result. SQLAlchemy's adapter makes four such trips for one SELECT (open a cursor, execute,
