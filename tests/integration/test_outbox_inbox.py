@@ -23,7 +23,7 @@ from services.bus.outbox import (
 )
 from services.bus.relay import Relay
 from services.bus.topology import outbound_stream
-from services.bus.transport import ensure_outbound_stream
+from services.bus.transport import TransportError, ensure_outbound_stream
 from services.bus.verification import Verifier
 from services.store.database import Database
 from services.store.tables import held as held_table
@@ -349,6 +349,63 @@ async def test_the_relay_goes_on_at_once_after_a_round_cut_short_by_its_bytes(
                 await asyncio.sleep(0.05)
         finally:
             running.cancel()
+    assert await _statuses(store) == ["published"] * 4
+
+
+def _count_opened(store: Database, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many transactions and snapshots are opened on `store` from now on."""
+    opened = {"transaction": 0, "snapshot": 0}
+    for kind in opened:
+        original = getattr(store, kind)
+
+        def counted(*args, _kind=kind, _original=original, **kwargs):
+            opened[_kind] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(store, kind, counted)
+    return opened
+
+
+async def test_a_busy_relay_marks_a_round_and_reads_the_next_in_one_transaction(
+    store: Database, nats_single: NatsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(5):
+        await _send(store, n)
+    async with await connect(nats_single) as nc:
+        js = nc.jetstream()
+        await ensure_outbound_stream(js, DALANG.id)
+        relay = Relay(store, js, DALANG.id, lambda: NOW, asyncio.Event(), 2, 1 << 20)
+        opened = _count_opened(store, monkeypatch)
+        rounds = [await relay.publish_pending() for _ in range(4)]
+        held = await wait_for_messages(js, outbound_stream(DALANG.id), 5, timeout=10)
+    assert rounds == [2, 2, 1, 0]
+    # The first round and the last (nothing left) read in a snapshot; the ones between read
+    # where the round before them was marked published.
+    assert opened == {"transaction": 3, "snapshot": 2}
+    assert held == 5
+    assert await _statuses(store) == ["published"] * 5
+
+
+async def test_a_round_that_fails_leaves_its_envelopes_pending_and_the_next_reads_them_again(
+    store: Database, nats_single: NatsServer
+) -> None:
+    for n in range(4):
+        await _send(store, n)
+    async with await connect(nats_single) as nc:
+        js = nc.jetstream()
+        stream = outbound_stream(DALANG.id)
+        await ensure_outbound_stream(js, DALANG.id)
+        relay = Relay(store, js, DALANG.id, lambda: NOW, asyncio.Event(), 2, 1 << 20)
+        assert await relay.publish_pending() == 2
+        assert relay.more
+        await js.delete_stream(stream)  # nothing takes the next round's envelopes
+        with pytest.raises(TransportError):
+            await relay.publish_pending()
+        assert not relay.more
+        assert await _statuses(store) == ["published"] * 2 + ["pending"] * 2
+        await ensure_outbound_stream(js, DALANG.id)
+        assert await relay.publish_pending() == 2
+        assert await wait_for_messages(js, stream, 2, timeout=10) == 2
     assert await _statuses(store) == ["published"] * 4
 
 
