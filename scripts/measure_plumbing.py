@@ -1,6 +1,7 @@
 """CPU per event of the bus plumbing, in one process, against a nats-server started here.
 
     .venv/bin/python scripts/measure_plumbing.py [--events 5000] [--runs 3] [--profile DIR]
+    .venv/bin/python scripts/measure_plumbing.py --small-rounds [--rounds 300] [--runs 3]
 
 Each run starts its own nats-server (deploy/nats/region.conf, free ports, a temporary store; the
 machine's own servers are never touched), two SQLite stores migrated as a node's (Dalang sends,
@@ -17,6 +18,11 @@ aiosqlite's store thread is in) and `time.thread_time` (the event loop's thread 
 Figures are µs per event; the plumbing is `enqueue - compose`, `relay`, `receive - verify` and
 `receipt`. `--profile DIR` also writes a cProfile per phase (main thread only; figures printed
 in that mode are inflated by the profiler). The machine is shared: run several times.
+
+`--small-rounds` measures instead what an event costs at a trickle, where each relay round and
+each receiving batch carries only one or a few: the CPU of one `Relay.publish_pending` round of
+1 and of 10 envelopes (each enqueued in a unit of work of its own just before), and of one
+`Receiver.receive_batch` of 1 and of 10, in µs a round or batch.
 """
 
 import argparse
@@ -26,8 +32,8 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,17 +42,20 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import nats
+from nats.js import JetStreamContext
 from sqlalchemy import select
 
 import services.bus.outbox as outbox_module
 import services.bus.relay as relay_module
 from services.bootstrap import open_node
+from services.bus.inbox import Inbox
 from services.bus.inbox_batch import Batch
 from services.bus.outbox import Outgoing, apply_receipt
 from services.bus.receiver import Receiver, consumer_name
 from services.bus.relay import Relay
 from services.bus.topology import Partner, inbound_stream
 from services.bus.transport import DurableConsumer, ensure_inbound_stream, ensure_outbound_stream
+from services.node import Node
 from services.store.tables import outbox
 from tests.chaos.conftest import dispute
 from tests.support.live import node_settings, recording_handlers, write_agreement
@@ -55,6 +64,7 @@ from tests.support.trust import Bureau
 
 DALANG, QIANFENG = "dongguan-dalang", "guangan-qianfeng"
 SEND_BATCH, RECEIPT_EVERY = 500, 256
+SMALL_SIZES = (1, 10)
 # Composing (sealing, signing) is what the outbox calls of services.bus.compose and envelope.
 COMPOSE_PARTS = ["draft", "seal", "seal_batch"]
 ORIGINAL_COMPOSE_PARTS = [getattr(outbox_module, n) for n in COMPOSE_PARTS]
@@ -132,8 +142,37 @@ async def until(check: Callable[[], Awaitable[bool]], timeout: float = 120.0) ->
         await asyncio.sleep(0.05)
 
 
-async def one_run(root: Path, events: int, profile_dir: Path | None) -> dict[str, float]:
-    """Every phase once on fresh servers and stores; µs per event of each figure."""
+@dataclass
+class TwoNodes:
+    """Dalang's node sending, Qianfeng's inbox receiving, on one nats-server started here."""
+
+    sender: Node
+    receiving: Inbox
+    js: JetStreamContext
+    consumer: DurableConsumer
+    relay: Relay
+    relay_batch: int
+
+    async def send(self, first: int, count: int) -> None:
+        """`count` dispute reports to Qianfeng in one unit of work, numbered from `first`."""
+        numbers = range(first, first + count)
+        out = [Outgoing(dispute(n), QIANFENG, f"case-{n % 400:04d}") for n in numbers]
+        async with self.sender.unit_of_work() as conn:
+            await self.sender.send_many(conn, out)
+
+    async def until_sourced(self, events: int) -> None:
+        """Until Qianfeng's inbound stream holds `events`."""
+
+        async def sourced() -> bool:
+            info = await self.js.stream_info(inbound_stream(QIANFENG))
+            return int(info.state.messages) >= events
+
+        await until(sourced)
+
+
+@asynccontextmanager
+async def two_nodes(root: Path) -> AsyncIterator[TwoNodes]:
+    """Fresh stores and a fresh nats-server (its own ports) under `root`, stopped after."""
     server = single_region(root / "nats", domain="measure")
     nc = None
     try:
@@ -153,12 +192,12 @@ async def one_run(root: Path, events: int, profile_dir: Path | None) -> dict[str
             parts[bureau.id] = await open_node(
                 settings, utc_now, recording_handlers(["dispute.reported"])
             )
-        sender, receiving = parts[DALANG].node, parts[QIANFENG].inbox
         nc = await nats.connect(server.url)
         js = nc.jetstream()
         await ensure_outbound_stream(js, DALANG)
         await ensure_inbound_stream(js, QIANFENG, [Partner(DALANG, None)])
         consumer = await DurableConsumer.bind(js, inbound_stream(QIANFENG), consumer_name(QIANFENG))
+        sender = parts[DALANG].node
         relay = Relay(
             sender.db,
             js,
@@ -168,52 +207,21 @@ async def one_run(root: Path, events: int, profile_dir: Path | None) -> dict[str
             settings.relay_batch,
             settings.relay_batch_bytes,
         )
-        receiver = Receiver(consumer, receiving)
-        meter = Meter(profile_dir)
-        for name in COMPOSE_PARTS:
-            setattr(outbox_module, name, meter.timed("compose", getattr(outbox_module, name)))
-        # The verifier is frozen; timing its check on this one instance changes nothing else.
-        object.__setattr__(
-            receiving.verifier, "check", meter.timed("verify", receiving.verifier.check)
-        )
-
-        consumer.fetch = meter.timed_async("fetch", consumer.fetch)  # type: ignore[method-assign]
-        settle_all = meter.timed_async("settle", receiving._settle_all)
-        receiving._settle_all = settle_all  # type: ignore[method-assign]
-        for module, name in RELAY_PARTS:
-            setattr(module, name, meter.timed_async(f"relay_{name}", getattr(module, name)))
-        for name in BATCH_PARTS:
-            setattr(Batch, name, meter.timed_async(f"settle_{name}", getattr(Batch, name)))
-
-        with meter.phase("enqueue"):
-            for first in range(0, events, SEND_BATCH):
-                numbers = range(first, min(first + SEND_BATCH, events))
-                out = [Outgoing(dispute(n), QIANFENG, f"case-{n % 400:04d}") for n in numbers]
-                async with sender.unit_of_work() as conn:
-                    await sender.send_many(conn, out)
-        with meter.phase("relay"):
-            while await relay.publish_pending():
-                pass
-
-        async def sourced() -> bool:
-            info = await js.stream_info(inbound_stream(QIANFENG))
-            return int(info.state.messages) >= events
-
-        await until(sourced)
-        settled = 0
-        with meter.phase("receive"):
-            while settled < events:
-                settled += await receiver.receive_batch()
-
-        async with sender.db.transaction() as conn:
-            heads = dict((await conn.execute(select(outbox.c.seq, outbox.c.chain_hash))).all())
-        with meter.phase("receipt"):
-            for up_to in [*range(RECEIPT_EVERY, events, RECEIPT_EVERY), events]:
-                async with sender.db.transaction() as conn:
-                    await apply_receipt(conn, QIANFENG, up_to, heads[up_to], utc_now())
+        yield TwoNodes(sender, parts[QIANFENG].inbox, js, consumer, relay, settings.relay_batch)
         await consumer.close()
         for p in parts.values():
             await p.node.db.close()
+    finally:
+        if nc is not None:
+            await nc.close()
+        server.stop()
+
+
+async def one_run(root: Path, events: int, profile_dir: Path | None) -> dict[str, float]:
+    """Every phase once on fresh servers and stores; µs per event of each figure."""
+    try:
+        async with two_nodes(root) as nodes:
+            figures = await _phases(nodes, events, Meter(profile_dir))
     finally:
         for name, original in zip(COMPOSE_PARTS, ORIGINAL_COMPOSE_PARTS, strict=True):
             setattr(outbox_module, name, original)
@@ -221,9 +229,44 @@ async def one_run(root: Path, events: int, profile_dir: Path | None) -> dict[str
             setattr(module, name, original)
         for name, original in zip(BATCH_PARTS, ORIGINAL_BATCH_PARTS, strict=True):
             setattr(Batch, name, original)
-        if nc is not None:
-            await nc.close()
-        server.stop()
+    return figures
+
+
+async def _phases(nodes: TwoNodes, events: int, meter: Meter) -> dict[str, float]:
+    relay, receiving, consumer = nodes.relay, nodes.receiving, nodes.consumer
+    receiver = Receiver(consumer, receiving)
+    for name in COMPOSE_PARTS:
+        setattr(outbox_module, name, meter.timed("compose", getattr(outbox_module, name)))
+    # The verifier is frozen; timing its check on this one instance changes nothing else.
+    object.__setattr__(receiving.verifier, "check", meter.timed("verify", receiving.verifier.check))
+
+    consumer.fetch = meter.timed_async("fetch", consumer.fetch)  # type: ignore[method-assign]
+    settle_all = meter.timed_async("settle", receiving._settle_all)
+    receiving._settle_all = settle_all  # type: ignore[method-assign]
+    for module, name in RELAY_PARTS:
+        setattr(module, name, meter.timed_async(f"relay_{name}", getattr(module, name)))
+    for name in BATCH_PARTS:
+        setattr(Batch, name, meter.timed_async(f"settle_{name}", getattr(Batch, name)))
+
+    with meter.phase("enqueue"):
+        for first in range(0, events, SEND_BATCH):
+            await nodes.send(first, min(SEND_BATCH, events - first))
+    with meter.phase("relay"):
+        while await relay.publish_pending():
+            pass
+
+    await nodes.until_sourced(events)
+    settled = 0
+    with meter.phase("receive"):
+        while settled < events:
+            settled += await receiver.receive_batch()
+
+    async with nodes.sender.db.transaction() as conn:
+        heads = dict((await conn.execute(select(outbox.c.seq, outbox.c.chain_hash))).all())
+    with meter.phase("receipt"):
+        for up_to in [*range(RECEIPT_EVERY, events, RECEIPT_EVERY), events]:
+            async with nodes.sender.db.transaction() as conn:
+                await apply_receipt(conn, QIANFENG, up_to, heads[up_to], utc_now())
     per = 1e6 / events
     figures = {f"{name}_cpu_us": cpu * per for name, cpu in meter.cpu.items()}
     figures |= {f"{name}_loop_us": loop * per for name, loop in meter.loop.items()}
@@ -233,12 +276,45 @@ async def one_run(root: Path, events: int, profile_dir: Path | None) -> dict[str
     return figures
 
 
+async def small_rounds(root: Path, rounds: int) -> dict[str, float]:
+    """CPU of one relay round and of one receiving batch, by size (µs each): what an event
+    costs at a trickle, where every round and batch carries only a few."""
+    figures: dict[str, float] = {}
+    async with two_nodes(root) as nodes:
+        sent = 0
+        for size in SMALL_SIZES:
+            spent = 0.0
+            for _ in range(rounds):
+                await nodes.send(sent, size)
+                sent += size
+                started = time.process_time()
+                published = await nodes.relay.publish_pending()
+                spent += time.process_time() - started
+                assert published == size, published
+            figures[f"relay_round_of_{size}_cpu_us"] = spent / rounds * 1e6
+        await nodes.until_sourced(sent)
+        for size in SMALL_SIZES:
+            receiver = Receiver(nodes.consumer, nodes.receiving, batch=size)
+            started = time.process_time()
+            for _ in range(rounds):
+                settled = await receiver.receive_batch()
+                assert settled == size, settled
+            spent = time.process_time() - started
+            figures[f"receive_batch_of_{size}_cpu_us"] = spent / rounds * 1e6
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", type=Path, default=None, help="write cProfiles here")
+    parser.add_argument("--small-rounds", action="store_true", help="rounds of 1 and 10 instead")
+    parser.add_argument("--rounds", type=int, default=300, help="rounds of each size")
     args = parser.parse_args()
+    if args.small_rounds:
+        _print_runs([_small_run(args.rounds) for _ in range(args.runs)], "µs a round or batch")
+        return
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     runs = []
@@ -256,10 +332,21 @@ def main() -> None:
         "verify_us",
         "receive_loop_us",
     ]
-    print("µs/event (min-max over runs):")
-    for key in keys:
+    _print_runs([{k: r[k] for k in keys} for r in runs], "µs/event")
+
+
+def _small_run(rounds: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="fq-plumbing-") as tmp:
+        figures = asyncio.run(small_rounds(Path(tmp), rounds))
+    print(json.dumps({k: round(v) for k, v in figures.items()}))
+    return figures
+
+
+def _print_runs(runs: list[dict[str, float]], unit: str) -> None:
+    print(f"{unit} (min-max over runs):")
+    for key in runs[0]:
         values = [r[key] for r in runs]
-        print(f"  {key:22s} {min(values):8.0f} - {max(values):8.0f}")
+        print(f"  {key:28s} {min(values):8.0f} - {max(values):8.0f}")
 
 
 if __name__ == "__main__":
