@@ -65,6 +65,16 @@ from tests.support.trust import Bureau
 DALANG, QIANFENG = "dongguan-dalang", "guangan-qianfeng"
 SEND_BATCH, RECEIPT_EVERY = 500, 256
 SMALL_SIZES = (1, 10)
+SUMMARY = (
+    "outbox_plumbing_us",
+    "relay_cpu_us",
+    "receipt_cpu_us",
+    "receive_plumbing_us",
+    "receive_cpu_us",
+    "verify_us",
+    "receive_loop_us",
+)
+"""The figures the summary of a default run gives, min-max over its runs."""
 # Composing (sealing, signing) is what the outbox calls of services.bus.compose and envelope.
 COMPOSE_PARTS = ["draft", "seal", "seal_batch"]
 ORIGINAL_COMPOSE_PARTS = [getattr(outbox_module, n) for n in COMPOSE_PARTS]
@@ -151,7 +161,6 @@ class TwoNodes:
     js: JetStreamContext
     consumer: DurableConsumer
     relay: Relay
-    relay_batch: int
 
     async def send(self, first: int, count: int) -> None:
         """`count` dispute reports to Qianfeng in one unit of work, numbered from `first`."""
@@ -207,7 +216,7 @@ async def two_nodes(root: Path) -> AsyncIterator[TwoNodes]:
             settings.relay_batch,
             settings.relay_batch_bytes,
         )
-        yield TwoNodes(sender, parts[QIANFENG].inbox, js, consumer, relay, settings.relay_batch)
+        yield TwoNodes(sender, parts[QIANFENG].inbox, js, consumer, relay)
         await consumer.close()
         for p in parts.values():
             await p.node.db.close()
@@ -323,16 +332,7 @@ def main() -> None:
             figures = asyncio.run(one_run(Path(tmp), args.events, args.profile))
         runs.append(figures)
         print(json.dumps({"run": n + 1, **{k: round(v) for k, v in sorted(figures.items())}}))
-    keys = [
-        "outbox_plumbing_us",
-        "relay_cpu_us",
-        "receipt_cpu_us",
-        "receive_plumbing_us",
-        "receive_cpu_us",
-        "verify_us",
-        "receive_loop_us",
-    ]
-    _print_runs([{k: r[k] for k in keys} for r in runs], "µs/event")
+    _print_runs([{k: r[k] for k in SUMMARY} for r in runs], "µs/event")
 
 
 def _small_run(rounds: int) -> dict[str, float]:
