@@ -15,6 +15,9 @@ FIGURES = [
     "e2e_single_events_per_s",
     "e2e_in_process_events_per_s",
     "ratio_in_process",
+    "e2e_cpu_ms_per_event",
+    "ratio_target_cpu_ms_per_event",
+    "e2e_cpu_over_ratio_target",
     "p50_ms",
     "p95_ms",
     "p99_ms",
@@ -55,5 +58,11 @@ def test_quick_bench_commits_every_event_once_and_reports_every_figure(tmp_path:
     for key in FIGURES:
         assert isinstance(figures[key], int | float) and figures[key] > 0, key
     assert figures["machine"]["cpus"] >= 1
+    # What the ratio target leaves an event, from this run's raw rate and the machine's CPUs.
+    allowed = figures["machine"]["cpus"] * 1000 / (0.6 * figures["raw_js_publish_per_s"])
+    assert figures["ratio_target_cpu_ms_per_event"] == round(allowed, 4)
+    used = figures["e2e_cpu_ms_per_event_by_process"]["total"]
+    assert figures["e2e_cpu_ms_per_event"] == used
+    assert figures["e2e_cpu_over_ratio_target"] == round(used / allowed, 2)
     assert figures["nats_server"].startswith("nats-server")
     assert "raw JetStream publish" in done.stdout
