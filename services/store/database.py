@@ -3,12 +3,14 @@
 import asyncio
 import contextlib
 import functools
+import json
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -96,6 +98,16 @@ class StoreUnavailable(Exception):
         self.problem = problem
 
 
+def json_text(value: Any) -> str:
+    """A JSON column's text: orjson's compact UTF-8, several times quicker than the standard
+    library's (a dispute's parties: 0.5 against 3 µs); what orjson refuses (an integer beyond
+    64 bits, a member name that is no string) the standard library writes, as it did before."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
+
+
 class Database:
     """The node's store. `transaction()` is the unit of work: all or nothing."""
 
@@ -109,7 +121,9 @@ class Database:
         # hide_parameters: a failed statement's error (logged with its traceback) names no row.
         # A server can restart under a pooled connection; a SQLite file cannot.
         ping = not async_url(url).startswith("sqlite")
-        engine = create_async_engine(async_url(url), pool_pre_ping=ping, hide_parameters=True)
+        engine = create_async_engine(
+            async_url(url), pool_pre_ping=ping, hide_parameters=True, json_serializer=json_text
+        )
         if engine.dialect.name == "sqlite":
             hide_driver_arguments()
             event.listen(engine.sync_engine, "do_connect", _sqlite_driver)
