@@ -6,7 +6,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from contracts.agreement import Agreement, HandlingCode
+from contracts.agreement import Agreement, Flow, HandlingCode, PublicKey
 from contracts.errors import NotPermittedByAgreement, UnknownKey
 from contracts.events.base import EventData
 from contracts.keys import partner_x25519_public
@@ -38,14 +38,23 @@ class Addressing:
     handling: HandlingCode | None = None
 
 
-def check_permitted(agreement: Agreement, sender: str, recipient: str, event: EventData) -> None:
-    """Refuse at the sender what the agreement does not permit."""
+def check_permitted(agreement: Agreement, sender: str, recipient: str, event: EventData) -> Flow:
+    """Refuse at the sender what the agreement does not permit; the flow that permits it."""
     flow = agreement.flow(event.event_type)
     if flow is None or not flow.permits(sender, recipient, event.version[0]):
         raise NotPermittedByAgreement(
             f"{agreement.ref} does not permit {event.event_type} {event.version_text()} "
             f"from {sender} to {recipient}"
         )
+    return flow
+
+
+def encryption_key(agreement: Agreement, recipient: str, now: datetime) -> PublicKey:
+    """The recipient's encryption key valid `now`; UnknownKey if it has none."""
+    enc = agreement.current_key(recipient, "enc", now)
+    if enc is None:
+        raise UnknownKey(f"{recipient} has no encryption key valid now")
+    return enc
 
 
 def compose(
@@ -69,23 +78,21 @@ def draft(
     now: datetime,
     event_id: str | None = None,
     sealing: SealingKeys | None = None,
+    enc: PublicKey | None = None,
 ) -> dict[str, Any]:
     """The envelope object, personal fields sealed to the recipient, not yet signed.
 
     `sealing` holds the ephemeral keys of the envelopes composed together with this one (one
-    enqueue_many); without it the envelope gets an ephemeral key of its own.
+    enqueue_many); without it the envelope gets an ephemeral key of its own. `enc` is the
+    recipient's encryption_key at `now`, when the caller has looked it up already.
     """
-    check_permitted(agreement, signer.jurisdiction, to.recipient, event)
-    flow = agreement.flow(event.event_type)
-    assert flow is not None
+    flow = check_permitted(agreement, signer.jurisdiction, to.recipient, event)
     event_id = event_id or new_event_id()
     data = event.model_dump(mode="json", exclude_none=True)
     patterns = agreement.personal_fields(event.event_type)
     pdkid = pdepk = None
     if patterns:
-        enc = agreement.current_key(to.recipient, "enc", now)
-        if enc is None:
-            raise UnknownKey(f"{to.recipient} has no encryption key valid now")
+        enc = enc or encryption_key(agreement, to.recipient, now)
         data, pdepk = seal_fields(data, patterns, event_id, partner_x25519_public(enc.raw), sealing)
         pdkid = enc.kid if pdepk else None
     return {

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.agreement import Agreement, HandlingCode
+from contracts.agreement import Agreement, HandlingCode, PublicKey
 from contracts.events.base import EventData
-from services.bus.compose import Addressing, Signer, draft
+from services.bus.compose import Addressing, Signer, draft, encryption_key
 from services.bus.envelope import GENESIS, Envelope, Unsigned, seal, seal_batch
 from services.bus.handlers import NotApplicable
 from services.bus.sealing_keys import SealingKeys
@@ -128,6 +128,7 @@ async def enqueue_many(
     drafts: dict[str, list[tuple[int, Unsigned]]] = defaultdict(list)
     envelopes: dict[int, Envelope] = {}
     sealing = SealingKeys()
+    keys: dict[str, PublicKey] = {}  # each recipient's encryption key, looked up once
     for position, item in enumerate(outgoing):
         seq, prev = heads[item.recipient]
         to = Addressing(
@@ -139,7 +140,12 @@ async def enqueue_many(
             causation=item.causation,
             handling=item.handling,
         )
-        document = draft(agreement, signer, item.event, to, now, sealing=sealing)
+        enc = None
+        if agreement.personal_fields(item.event.event_type):
+            if item.recipient not in keys:
+                keys[item.recipient] = encryption_key(agreement, item.recipient, now)
+            enc = keys[item.recipient]
+        document = draft(agreement, signer, item.event, to, now, sealing=sealing, enc=enc)
         if batches is not None and counts[item.recipient] > 1:
             unsigned = Unsigned.of(document)
             drafts[item.recipient].append((position, unsigned))

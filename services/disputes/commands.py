@@ -114,6 +114,7 @@ async def report_disputes(node: Node, cmds: Sequence[ReportDispute]) -> list[Sen
         held = await held_here(conn, {cmd.dispute_id for cmd in cmds})
         reports: list[tuple[DisputeReportedV1, list[str]]] = []
         seen: set[str] = set()
+        permitted: dict[str, bool] = {}  # by partner: the agreements are asked once a batch
         for position, cmd in enumerate(cmds):
             try:
                 if cmd.dispute_id in held:
@@ -121,7 +122,7 @@ async def report_disputes(node: Node, cmds: Sequence[ReportDispute]) -> list[Sen
                 if cmd.dispute_id in seen:
                     raise DuplicateDispute(f"dispute {cmd.dispute_id} is reported twice")
                 seen.add(cmd.dispute_id)
-                reports.append(_checked_report(node, cmd))
+                reports.append(_checked_report(node, cmd, permitted))
             except DisputeRefused as refused:
                 if len(cmds) == 1:
                     raise
@@ -148,14 +149,21 @@ async def report_disputes(node: Node, cmds: Sequence[ReportDispute]) -> list[Sen
     ]
 
 
-def _checked_report(node: Node, cmd: ReportDispute) -> tuple[DisputeReportedV1, list[str]]:
-    """The event reporting `cmd` and the partners it goes to, or why it may not be reported."""
+def _checked_report(
+    node: Node, cmd: ReportDispute, permitted: dict[str, bool]
+) -> tuple[DisputeReportedV1, list[str]]:
+    """The event reporting `cmd` and the partners it goes to, or why it may not be reported.
+    `permitted`: whether an agreement in force permits a report to a partner, as found so far
+    (every report is the same event type and version)."""
     event = DisputeReportedV1.model_validate(
         cmd.model_dump(mode="json") | {"reported_in": node.jurisdiction}
     )
     check_step(None, event, node.jurisdiction)
     concerned = partners_concerned(node.jurisdiction, event.parties)
-    recipients = [j for j in concerned if _permits(node, j, event)]
+    for partner in concerned:
+        if partner not in permitted:
+            permitted[partner] = _permits(node, partner, event)
+    recipients = [j for j in concerned if permitted[j]]
     if not recipients:
         raise NoPartnerConcerned(
             f"no party of dispute {cmd.dispute_id} belongs to a partner that an agreement "

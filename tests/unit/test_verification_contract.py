@@ -1,13 +1,14 @@
 """Stage 2, admission: the contract is known here, the agreement permits the flow, data is valid."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from contracts import errors
 from contracts.registry import schema_uri
-from services.bus.compose import Addressing, compose
+from services.bus.compose import Addressing, compose, encryption_key
 from services.bus.envelope import GENESIS
 from services.bus.personal_data import seal_fields
 from tests.support.envelopes import PERSONAL_FIELDS, Exchange, resign, seed_dispute, with_data
@@ -82,6 +83,19 @@ def test_sender_refuses_a_major_version_the_agreement_does_not_accept(exchange: 
     to = Addressing(recipient=exchange.qianfeng.id, subject="DL-2022-0001", seq=1, prev=GENESIS)
     with pytest.raises(errors.NotPermittedByAgreement, match=r"dispute\.reported 1\.0"):
         compose(v2_only.loaded.agreement, exchange.dalang.signer, seed_dispute(), to, NOW)
+
+
+def test_sender_refuses_to_seal_to_a_recipient_with_no_encryption_key_valid_then(
+    exchange: Exchange,
+) -> None:
+    to = Addressing(recipient=exchange.qianfeng.id, subject="DL-2022-0001", seq=1, prev=GENESIS)
+    after_the_keys = datetime(2031, 1, 1, tzinfo=UTC)  # tests.support.trust.VALID_UNTIL
+    agreement = exchange.loaded.agreement
+    with pytest.raises(errors.UnknownKey, match="guangan-qianfeng has no encryption key"):
+        compose(agreement, exchange.dalang.signer, seed_dispute(), to, after_the_keys)
+    with pytest.raises(errors.UnknownKey, match="guangan-qianfeng has no encryption key"):
+        encryption_key(agreement, exchange.qianfeng.id, after_the_keys)
+    assert encryption_key(agreement, exchange.qianfeng.id, NOW).use == "enc"
 
 
 def test_receiver_refuses_a_flow_in_the_direction_the_agreement_does_not_permit(
