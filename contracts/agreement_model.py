@@ -3,6 +3,7 @@
 contracts.agreement re-exports everything here; import from there.
 """
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
@@ -77,7 +78,7 @@ class PublicKey(_Strict):
 
     @property
     def raw(self) -> bytes:
-        return b64decode(self.public)
+        return _raw_key(self.public)
 
 
 class Party(_Strict):
@@ -231,6 +232,12 @@ def _agreement_problems(a: Agreement) -> list[str]:
 
 
 KeyState = Literal["valid", "not_yet_valid", "expired", "revoked"]
+
+
+@functools.lru_cache(maxsize=256)
+def _raw_key(public: str) -> bytes:
+    """A key's raw bytes; the keys of an agreement are few and read for every envelope."""
+    return b64decode(public)
 
 
 def key_state(key: PublicKey, at: datetime) -> KeyState:

@@ -8,6 +8,7 @@ timeline is read in the order the events were sent: by envelope time, then by (t
 UUIDv7) event id.
 """
 
+import functools
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
@@ -91,5 +92,6 @@ async def read_timeline(conn: AsyncConnection, table: Table, case_id: str) -> li
     return [TimelineEntry(n, *row) for n, row in enumerate(rows, start=1)]
 
 
+@functools.cache  # a handful of tables, a lookup for every entry written
 def _case_column(table: Table) -> "Column[Any]":
     return next(iter(table.primary_key.columns))
