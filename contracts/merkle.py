@@ -36,44 +36,34 @@ def _split(n: int) -> int:
 
 def root(leaves: list[bytes]) -> bytes:
     """The Merkle tree hash of a batch of leaf hashes (RFC 9162 MTH, leaves already hashed)."""
-    if not leaves:
-        raise ValueError("a batch has at least one envelope")
-    return _Tree(leaves).root(0, len(leaves))
+    return tree(leaves)[0]
 
 
 def inclusion_path(leaves: list[bytes], index: int) -> list[bytes]:
     """The audit path of leaf `index` (RFC 9162 PATH), nearest sibling first."""
-    return _Tree(leaves).path(index, 0, len(leaves))
+    return tree(leaves)[1][index]
 
 
-def inclusion_paths(leaves: list[bytes]) -> list[list[bytes]]:
-    """Every leaf's audit path, each subtree hashed once."""
-    tree = _Tree(leaves)
-    return [tree.path(index, 0, len(leaves)) for index in range(len(leaves))]
+def tree(leaves: list[bytes]) -> tuple[bytes, list[list[bytes]]]:
+    """The root of a batch and every leaf's audit path, each subtree hashed once: a subtree's
+    root is the sibling of everything in the other half of its parent, so it is appended to
+    those paths as the recursion comes back up (deepest first, as a path lists them)."""
+    if not leaves:
+        raise ValueError("a batch has at least one envelope")
+    paths: list[list[bytes]] = [[] for _ in leaves]
 
-
-class _Tree:
-    """Subtree hashes of one batch, each computed once."""
-
-    def __init__(self, leaves: list[bytes]) -> None:
-        self.leaves = leaves
-        self._roots: dict[tuple[int, int], bytes] = {}
-
-    def root(self, lo: int, hi: int) -> bytes:
+    def subtree(lo: int, hi: int) -> bytes:
         if hi - lo == 1:
-            return self.leaves[lo]
-        if (lo, hi) not in self._roots:
-            k = lo + _split(hi - lo)
-            self._roots[lo, hi] = _node(self.root(lo, k), self.root(k, hi))
-        return self._roots[lo, hi]
-
-    def path(self, index: int, lo: int, hi: int) -> list[bytes]:
-        if hi - lo <= 1:
-            return []
+            return leaves[lo]
         k = lo + _split(hi - lo)
-        if index < k:
-            return [*self.path(index, lo, k), self.root(k, hi)]
-        return [*self.path(index, k, hi), self.root(lo, k)]
+        left, right = subtree(lo, k), subtree(k, hi)
+        for index in range(lo, k):
+            paths[index].append(right)
+        for index in range(k, hi):
+            paths[index].append(left)
+        return _node(left, right)
+
+    return subtree(0, len(leaves)), paths
 
 
 def root_from_path(leaf: bytes, index: int, size: int, path: list[bytes]) -> bytes:

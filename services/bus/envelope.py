@@ -37,14 +37,7 @@ from contracts.canonical import (
 )
 from contracts.errors import MalformedEnvelope
 from contracts.keys import sign
-from contracts.merkle import (
-    BadProof,
-    batch_message,
-    inclusion_paths,
-    leaf_hash,
-    root,
-    root_from_path,
-)
+from contracts.merkle import BadProof, batch_message, leaf_hash, root_from_path, tree
 from contracts.registry import SCHEMA_URI_PREFIX
 
 GENESIS = "0" * 64
@@ -324,9 +317,10 @@ def seal_batch(batch: list[Unsigned], key: Ed25519PrivateKey) -> list[Envelope]:
     proof. Their `prev` must already chain by `batch_chain_hash`."""
     leaves = [u.leaf for u in batch]
     size = len(leaves)
-    signature = b64encode(sign(key, batch_message(size, root(leaves))))
+    batch_root, paths = tree(leaves)
+    signature = b64encode(sign(key, batch_message(size, batch_root)))
     envelopes = []
-    for index, (unsigned, hashes) in enumerate(zip(batch, inclusion_paths(leaves), strict=True)):
+    for index, (unsigned, hashes) in enumerate(zip(batch, paths, strict=True)):
         path = b"".join(hashes)
         document = unsigned.document | {
             "proof": f"{index}:{size}:{b64encode(path)}",
