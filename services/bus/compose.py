@@ -78,13 +78,13 @@ def draft(
     now: datetime,
     event_id: str | None = None,
     sealing: SealingKeys | None = None,
-    enc: PublicKey | None = None,
+    keys: dict[str, PublicKey] | None = None,
 ) -> dict[str, Any]:
     """The envelope object, personal fields sealed to the recipient, not yet signed.
 
     `sealing` holds the ephemeral keys of the envelopes composed together with this one (one
-    enqueue_many); without it the envelope gets an ephemeral key of its own. `enc` is the
-    recipient's encryption_key at `now`, when the caller has looked it up already.
+    enqueue_many); without it the envelope gets an ephemeral key of its own. `keys` holds their
+    recipients' encryption keys at `now`, each looked up once.
     """
     flow = check_permitted(agreement, signer.jurisdiction, to.recipient, event)
     event_id = event_id or new_event_id()
@@ -92,7 +92,10 @@ def draft(
     patterns = agreement.personal_fields(event.event_type)
     pdkid = pdepk = None
     if patterns:
-        enc = enc or encryption_key(agreement, to.recipient, now)
+        keys = {} if keys is None else keys
+        if to.recipient not in keys:
+            keys[to.recipient] = encryption_key(agreement, to.recipient, now)
+        enc = keys[to.recipient]
         data, pdepk = seal_fields(data, patterns, event_id, partner_x25519_public(enc.raw), sealing)
         pdkid = enc.kid if pdepk else None
     return {

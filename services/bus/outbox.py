@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.agreement import Agreement, HandlingCode, PublicKey
 from contracts.events.base import EventData
-from services.bus.compose import Addressing, Signer, draft, encryption_key
+from services.bus.compose import Addressing, Signer, draft
 from services.bus.envelope import GENESIS, Envelope, Unsigned, seal, seal_batch
 from services.bus.handlers import NotApplicable
 from services.bus.sealing_keys import SealingKeys
@@ -140,12 +140,7 @@ async def enqueue_many(
             causation=item.causation,
             handling=item.handling,
         )
-        enc = None
-        if agreement.personal_fields(item.event.event_type):
-            if item.recipient not in keys:
-                keys[item.recipient] = encryption_key(agreement, item.recipient, now)
-            enc = keys[item.recipient]
-        document = draft(agreement, signer, item.event, to, now, sealing=sealing, enc=enc)
+        document = draft(agreement, signer, item.event, to, now, sealing=sealing, keys=keys)
         if batches is not None and counts[item.recipient] > 1:
             unsigned = Unsigned.of(document)
             drafts[item.recipient].append((position, unsigned))
