@@ -1,18 +1,24 @@
 """The bench's HTTP client: dispute reports posted to Dalang's API as a mediator would post them,
 one a request (`POST /disputes`) or many a request (`POST /disputes/batch`), some in flight.
 
-aiohttp, not httpx as the tests and the demo use: the client shares the machine's CPUs with
-the nodes it measures, and with httpx it took 1.9-2.5 ms of CPU a single report against 0.8-1.0
-with aiohttp (docs/performance.md, "The bench's own client").
+HTTP/1.1 by h11 (uvicorn's own protocol library) on asyncio's streams, not httpx as the tests and
+the demo use: the client shares the machine's CPUs with the nodes it measures, and httpx took
+1.4-2.0 ms of CPU a request here against 0.1 ms (the same requests to a server answering at
+once, 16 in flight; docs/performance.md, "The bench's own client"). aiohttp costs what this
+does, but nats-py imports it wherever it is installed: 8 MB more in every node measured.
 """
 
 import asyncio
+import json
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
+import h11
 
 from tests.chaos.conftest import dispute
+
+TIMEOUT_S = 120.0
 
 
 class ApiRefused(RuntimeError):
@@ -22,6 +28,54 @@ class ApiRefused(RuntimeError):
 def report(n: int) -> dict[str, Any]:
     """The body reporting the bench's `n`-th dispute (the event the in-process phases send)."""
     return dispute(n).model_dump(mode="json", exclude={"reported_in"})
+
+
+class JsonClient:
+    """POSTs JSON to one server over kept-alive connections, opened as requests need them."""
+
+    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
+        url = urlsplit(base_url)
+        self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
+        self.headers = [("host", url.netloc), ("content-type", "application/json")]
+        self.headers += list(headers.items())
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection]] = []
+
+    async def post(self, path: str, body: Any) -> tuple[int, Any]:
+        """The answer's status and its JSON (None if it has no body)."""
+        if self.idle:
+            reader, writer, http = self.idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+            http = h11.Connection(h11.CLIENT)
+        data = json.dumps(body).encode()
+        headers = [*self.headers, ("content-length", str(len(data)))]
+        request = h11.Request(method="POST", target=path, headers=headers)
+        events = (request, h11.Data(data=data), h11.EndOfMessage())
+        writer.write(b"".join(http.send(event) or b"" for event in events))
+        status, chunks = 0, []
+        while True:
+            event = http.next_event()
+            if event is h11.NEED_DATA:
+                http.receive_data(await asyncio.wait_for(reader.read(65536), TIMEOUT_S))
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                chunks.append(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            elif isinstance(event, h11.ConnectionClosed):
+                raise ConnectionError(f"the server closed the connection during POST {path}")
+        if http.our_state is h11.DONE and http.their_state is h11.DONE:
+            http.start_next_cycle()
+            self.idle.append((reader, writer, http))
+        else:
+            writer.close()
+        return status, json.loads(b"".join(chunks)) if chunks else None
+
+    async def close(self) -> None:
+        for _, writer, _ in self.idle:
+            writer.close()
+        self.idle.clear()
 
 
 async def post_reports(
@@ -41,34 +95,30 @@ async def post_reports(
     starts = iter(range(first, first + count, size))
     accepted: list[str] = []
     requests_ms: list[float] = []
-    headers = {"Authorization": f"Bearer {ready['token']}"}
-    async with aiohttp.ClientSession(
-        ready["api"],
-        headers=headers,
-        connector=aiohttp.TCPConnector(limit=in_flight),
-        timeout=aiohttp.ClientTimeout(total=120),
-    ) as client:
+    client = JsonClient(ready["api"], {"authorization": f"Bearer {ready['token']}"})
 
-        async def one_at_a_time() -> None:
-            for start in starts:  # shared: each request takes the next reports
-                if rate:  # paced from the start: a slow answer is caught up, the load kept
-                    await asyncio.sleep(max(0.0, started + (start - first) / rate - time.time()))
-                numbers = range(start, min(start + size, first + count))
-                sent = time.perf_counter()
-                if batch is None:
-                    path, body = "/disputes", report(start)
-                else:
-                    path, body = "/disputes/batch", {"reports": [report(n) for n in numbers]}
-                async with client.post(path, json=body) as response:
-                    if response.status != 201:
-                        raise ApiRefused(f"{response.status}: {(await response.text())[:500]}")
-                    answer = await response.json()
-                requests_ms.append((time.perf_counter() - sent) * 1000)
-                steps = [answer] if batch is None else answer["disputes"]
-                accepted.extend(step["event_id"] for step in steps)
+    async def one_at_a_time() -> None:
+        for start in starts:  # shared: each request takes the next reports
+            if rate:  # paced from the start: a slow answer is caught up, the load kept
+                await asyncio.sleep(max(0.0, started + (start - first) / rate - time.time()))
+            numbers = range(start, min(start + size, first + count))
+            sent = time.perf_counter()
+            if batch is None:
+                status, answer = await client.post("/disputes", report(start))
+            else:
+                body = {"reports": [report(n) for n in numbers]}
+                status, answer = await client.post("/disputes/batch", body)
+            requests_ms.append((time.perf_counter() - sent) * 1000)
+            if status != 201:
+                raise ApiRefused(f"{status}: {json.dumps(answer)[:500]}")
+            steps = [answer] if batch is None else answer["disputes"]
+            accepted.extend(step["event_id"] for step in steps)
 
-        started = time.time()
+    started = time.time()
+    try:
         await asyncio.gather(*(one_at_a_time() for _ in range(in_flight)))
+    finally:
+        await client.close()
     return {
         "started": started,
         "ended": time.time(),
