@@ -16,7 +16,6 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway.cli.node import http_server
+from gateway.cli.node import http_server, listen
 from services.bus.outbox import Outgoing
 from services.collector import settle_collector
 from services.node import Node
@@ -71,8 +70,8 @@ async def main(settings_file: Path) -> None:
     async with node.db.transaction() as conn:
         # A user of this start's own: a node restarted (the backlog phase) adds another.
         token = await add_user(conn, f"bench.mediator.{os.getpid()}", Role.MEDIATOR, node.clock())
-    listener = socket.create_server(("127.0.0.1", 0))
-    server = http_server(runtime)  # as `fengqiao node run` serves it
+    listener = listen("127.0.0.1", 0)  # as `fengqiao node run` listens and serves
+    server = http_server(runtime)
     http = asyncio.create_task(server.serve(sockets=[listener]), name="http")
     settle_collector()  # as `fengqiao node run` does
     partner = settings.partners[0].jurisdiction
