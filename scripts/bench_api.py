@@ -11,7 +11,7 @@ does, but nats-py imports it wherever it is installed: 8 MB more in every node m
 import asyncio
 import json
 import time
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import h11
@@ -19,6 +19,8 @@ import h11
 from tests.chaos.conftest import dispute
 
 TIMEOUT_S = 120.0
+IDLE_S = 2.0
+"""A kept-alive connection idle longer is not used again (uvicorn closes them after 5 s)."""
 
 
 class ApiRefused(RuntimeError):
@@ -30,6 +32,13 @@ def report(n: int) -> dict[str, Any]:
     return dispute(n).model_dump(mode="json", exclude={"reported_in"})
 
 
+class _Connection(NamedTuple):
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    http: h11.Connection
+    idle_since: float = 0.0
+
+
 class JsonClient:
     """POSTs JSON to one server over kept-alive connections, opened as requests need them."""
 
@@ -38,15 +47,22 @@ class JsonClient:
         self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
         self.headers = [("host", url.netloc), ("content-type", "application/json")]
         self.headers += list(headers.items())
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection]] = []
+        self.idle: list[_Connection] = []
+
+    async def _connection(self) -> _Connection:
+        """The connection last kept alive, unless the server has closed it or may be about to;
+        else a new one."""
+        while self.idle:
+            kept = self.idle.pop()
+            if not kept.reader.at_eof() and time.monotonic() - kept.idle_since < IDLE_S:
+                return kept
+            kept.writer.close()
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        return _Connection(reader, writer, h11.Connection(h11.CLIENT))
 
     async def post(self, path: str, body: Any) -> tuple[int, Any]:
         """The answer's status and its JSON (None if it has no body)."""
-        if self.idle:
-            reader, writer, http = self.idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection(self.host, self.port)
-            http = h11.Connection(h11.CLIENT)
+        reader, writer, http, _ = await self._connection()
         data = json.dumps(body).encode()
         headers = [*self.headers, ("content-length", str(len(data)))]
         request = h11.Request(method="POST", target=path, headers=headers)
@@ -54,7 +70,11 @@ class JsonClient:
         writer.write(b"".join(http.send(event) or b"" for event in events))
         status, chunks = 0, []
         while True:
-            event = http.next_event()
+            try:
+                event = http.next_event()
+            except h11.RemoteProtocolError as exc:
+                writer.close()
+                raise ConnectionError(f"POST {path}: no answer from the server: {exc}") from exc
             if event is h11.NEED_DATA:
                 http.receive_data(await asyncio.wait_for(reader.read(65536), TIMEOUT_S))
             elif isinstance(event, h11.Response):
@@ -63,18 +83,16 @@ class JsonClient:
                 chunks.append(event.data)
             elif isinstance(event, h11.EndOfMessage):
                 break
-            elif isinstance(event, h11.ConnectionClosed):
-                raise ConnectionError(f"the server closed the connection during POST {path}")
         if http.our_state is h11.DONE and http.their_state is h11.DONE:
             http.start_next_cycle()
-            self.idle.append((reader, writer, http))
+            self.idle.append(_Connection(reader, writer, http, time.monotonic()))
         else:
             writer.close()
         return status, json.loads(b"".join(chunks)) if chunks else None
 
     async def close(self) -> None:
-        for _, writer, _ in self.idle:
-            writer.close()
+        for kept in self.idle:
+            kept.writer.close()
         self.idle.clear()
 
 
