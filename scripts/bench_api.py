@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import h11
+import orjson
 
 from tests.chaos.conftest import dispute
 
@@ -73,7 +74,7 @@ class JsonClient:
             self.idle.append(_Connection(reader, writer, http, time.monotonic()))
         else:
             writer.close()
-        return status, json.loads(content) if content else None
+        return status, orjson.loads(content) if content else None
 
     async def _exchange(
         self,
@@ -83,7 +84,7 @@ class JsonClient:
         path: str,
         body: Any,
     ) -> tuple[int, bytes]:
-        data = json.dumps(body).encode()
+        data = orjson.dumps(body)
         headers = [*self.headers, ("content-length", str(len(data)))]
         request = h11.Request(method="POST", target=path, headers=headers)
         events = (request, h11.Data(data=data), h11.EndOfMessage())
