@@ -3,14 +3,15 @@
     .venv/bin/python scripts/bench.py [--quick] [--out build/bench.json]
     .venv/bin/python scripts/bench.py --only report [--report-events 100000] [--profile DIR]
 
-Starts two regions (two nats-servers, two JetStream domains, a leaf link) and two nodes as
-separate OS processes (Dalang on the leaf region sends, Qianfeng on the hub region receives), then
-measures: raw JetStream publish and consume; events/s end to end (dispute reports accepted by
-Dalang's API -> signed -> outbox -> JetStream -> leaf link -> verified -> committed in Qianfeng's
-inbox), through the batch API, through single requests and, without HTTP, enqueued by Dalang's
-node itself; latency accept -> partner commit at a fixed offered load (enqueued by the node, and
-through the batch API); the drain of a backlog built
-while the receiver was down; the semiannual report over a bulk-filled store; and resident memory.
+Starts two regions (two nats-servers, two JetStream domains, a leaf link) and two nodes as separate
+OS processes (Dalang on the leaf region sends, Qianfeng on the hub region receives), then measures:
+raw JetStream publish and consume, and the bus alone (published into the sender's outbound stream,
+sourced over the leaf link, consumed and acked at the hub, no node); events/s end to end (dispute
+reports accepted by Dalang's API -> signed -> outbox -> JetStream -> leaf link -> verified ->
+committed in Qianfeng's inbox), through the batch API, through single requests and, without HTTP,
+enqueued by Dalang's node itself; latency accept -> partner commit at a fixed offered load
+(enqueued by the node, and through the batch API); the drain of a backlog built while the receiver
+was down; the semiannual report over a bulk-filled store; and resident memory.
 Writes build/bench.json and prints a table. docs/performance.md explains each figure.
 """
 
@@ -95,6 +96,9 @@ def run_nodes(root: Path, sizes: Sizes, profile: Path | None) -> dict[str, Any]:
         payload = b"x" * len(Exchange().envelope().wire_bytes())
         figures: dict[str, Any] = {"envelope_bytes": len(payload)}
         figures |= asyncio.run(bench_raw.measure(regions.leaf, sizes.raw_messages, payload))
+        figures |= asyncio.run(
+            bench_raw.through(regions.leaf, "dalang", regions.hub, sizes.raw_messages, payload)
+        )
         bench: Bench = start_bench(root, regions, profile)
         try:
             figures |= bench.idle_memory()
@@ -110,6 +114,7 @@ def run_nodes(root: Path, sizes: Sizes, profile: Path | None) -> dict[str, Any]:
             bench.stop()
     raw = figures["raw_js_publish_per_s"]
     figures["ratio"] = figures["e2e_events_per_s"] / raw
+    figures["ratio_through"] = figures["raw_js_through_per_s"] / raw
     figures |= cpu_for_ratio(raw, figures["e2e_cpu_ms_per_event_by_process"]["total"])
     figures["ratio_single"] = figures["e2e_single_events_per_s"] / raw
     figures["ratio_in_process"] = figures["e2e_in_process_events_per_s"] / raw
@@ -136,6 +141,9 @@ def table(figures: dict[str, Any]) -> str:
         ("raw JetStream publish, 256 in flight", "raw_js_publish_per_s", "/s"),
         ("raw JetStream publish, one by one", "raw_js_publish_one_by_one_per_s", "/s"),
         ("raw JetStream pull consume + ack", "raw_js_consume_per_s", "/s"),
+        ("bus alone: published, sourced, acked", "raw_js_through_per_s", "/s"),
+        ("ratio bus alone / raw bounded", "ratio_through", ""),
+        ("CPU an event, bus alone", "raw_js_through_cpu_ms_per_event", "ms"),
         ("end to end, batch API (500 a request)", "e2e_events_per_s", "events/s"),
         ("ratio end to end / raw bounded", "ratio", ""),
         ("CPU an event, batch API, all processes", "e2e_cpu_ms_per_event", "ms"),

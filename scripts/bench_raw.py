@@ -2,18 +2,41 @@
 
 Publish awaited one by one, publish with a bounded number of PubAcks in flight, and a durable
 pull consumer fetching batches and acking each message, all with envelope-sized payloads.
+
+And the bus alone (`through`): the path an event takes between the two regions with no node
+work at all, as the nodes' transport takes it. Publishes as the bounded baseline does into an
+outbound stream of the leaf region, which the hub region's inbound stream sources over the
+leaf link (services/bus/transport.py makes both, as for a node), while another process
+consumes it there with the receiving node's own consumer (`DurableConsumer`, 256 a fetch,
+each acked as the receiver acks). What no node can do better than on this machine.
+
+    .venv/bin/python -m scripts.bench_raw consume <hub url> <count>   (that other process)
 """
 
 import asyncio
+import sys
 import time
 from collections import deque
+from pathlib import Path
+from typing import Any
 
+import nats
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, PubAck, StreamConfig
 
+from scripts.bench_nodes import CpuWatch
+from services.bus.topology import Partner, event_subject, inbound_stream, outbound_stream
+from services.bus.transport import DurableConsumer, ensure_inbound_stream, ensure_outbound_stream
 from tests.support.nats import NatsServer, connect
 
 STREAM = "BENCH_RAW"
+IN_FLIGHT = 256
+"""PubAcks outstanding at most when publishing bounded (the baseline of the ratio)."""
+FETCH = 256
+"""Messages a fetch asks for: as the baseline consumer and the receiving node (Receiver.batch)."""
+SENDER, SINK = "bench-alone", "bench-sink"
+"""The bus-alone phase's two ends: streams of their own, apart from the nodes'."""
+PUBLISHER, CONSUMER = "publisher (bench)", "consumer"
 
 
 async def publish_one_by_one(js: JetStreamContext, count: int, payload: bytes) -> float:
@@ -25,9 +48,14 @@ async def publish_one_by_one(js: JetStreamContext, count: int, payload: bytes) -
 
 
 async def publish_bounded(
-    js: JetStreamContext, count: int, payload: bytes, in_flight: int
+    js: JetStreamContext,
+    count: int,
+    payload: bytes,
+    in_flight: int,
+    subject: str = "bench.raw.{n}",
 ) -> float:
-    """Publishes per second with at most `in_flight` PubAcks outstanding (a sliding window)."""
+    """Publishes per second with at most `in_flight` PubAcks outstanding (a sliding window);
+    `subject` may name the message's number `n` (out of 400)."""
     window: deque[asyncio.Future[PubAck]] = deque()
     started = time.perf_counter()
     for n in range(count):
@@ -35,7 +63,7 @@ async def publish_bounded(
             await window.popleft()
         window.append(
             await js.publish_async(
-                f"bench.raw.{n % 400}", payload, headers={"Nats-Msg-Id": f"bounded-{n}"}
+                subject.format(n=n % 400), payload, headers={"Nats-Msg-Id": f"bounded-{n}"}
             )
         )
     await asyncio.gather(*window)
@@ -64,8 +92,8 @@ async def measure(server: NatsServer, count: int, payload: bytes) -> dict[str, f
     await js.add_stream(StreamConfig(name=STREAM, subjects=["bench.raw.>"]))
     try:
         one_by_one = await publish_one_by_one(js, max(count // 10, 200), payload)
-        bounded = await publish_bounded(js, count, payload, in_flight=256)
-        consumed = await consume(js, count, batch=256)
+        bounded = await publish_bounded(js, count, payload, IN_FLIGHT)
+        consumed = await consume(js, count, FETCH)
     finally:
         await js.delete_stream(STREAM)
         await nc.close()
@@ -74,3 +102,72 @@ async def measure(server: NatsServer, count: int, payload: bytes) -> dict[str, f
         "raw_js_publish_per_s": bounded,
         "raw_js_consume_per_s": consumed,
     }
+
+
+async def through(
+    leaf: NatsServer, leaf_domain: str, hub: NatsServer, count: int, payload: bytes
+) -> dict[str, Any]:
+    """The bus alone (see the module's docstring): events/s from the first publish to the last
+    ack at the hub, and the CPU an event of each process (the publisher is this one)."""
+    sender, receiver = await connect(leaf), await connect(hub)
+    out_js, in_js = sender.jetstream(), receiver.jetstream()
+    await ensure_outbound_stream(out_js, SENDER)
+    await ensure_inbound_stream(in_js, SINK, [Partner(SENDER, leaf_domain)])
+    consumer = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "scripts.bench_raw", "consume", hub.url, str(count),
+        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    try:
+        assert consumer.stdout is not None
+        if await consumer.stdout.readline() != b"ready\n":
+            raise RuntimeError("the bus-alone consumer did not start")
+        servers = {f"nats-server {s.name}": s.process.pid for s in (leaf, hub) if s.process}
+        with CpuWatch(servers) as cpu:
+            started = time.process_time(), time.time()
+            subject = event_subject(SENDER, SINK, "dispute.reported")
+            await publish_bounded(out_js, count, payload, IN_FLIGHT, subject)
+            published = time.process_time() - started[0]
+            done = (await consumer.stdout.readline()).split()
+        if await consumer.wait() != 0 or len(done) != 3:
+            raise RuntimeError(f"the bus-alone consumer failed: {done!r}")
+    finally:
+        if consumer.returncode is None:
+            consumer.kill()
+            await consumer.wait()
+        await in_js.delete_stream(inbound_stream(SINK))
+        await out_js.delete_stream(outbound_stream(SENDER))
+        await sender.close()
+        await receiver.close()
+    used = cpu.used | {PUBLISHER: published, CONSUMER: float(done[2])}
+    by_process = {name: round(seconds * 1000 / count, 4) for name, seconds in used.items()}
+    total = round(sum(by_process.values()), 4)
+    return {
+        "raw_js_through_per_s": count / (float(done[1]) - started[1]),
+        "raw_js_through_events": count,
+        "raw_js_through_cpu_ms_per_event": total,
+        "raw_js_through_cpu_ms_per_event_by_process": by_process | {"total": total},
+    }
+
+
+async def consume_through(url: str, count: int) -> None:
+    """The bus-alone consumer: says `ready` once bound, then `done <time> <CPU s>` after
+    acking the `count`-th message."""
+    nc = await nats.connect(url)
+    consumer = await DurableConsumer.bind(nc.jetstream(), inbound_stream(SINK), "bench-alone")
+    print("ready", flush=True)
+    started, taken = time.process_time(), 0
+    while taken < count:
+        deliveries = await consumer.fetch(FETCH, 1.0)
+        for delivery in deliveries[:-1]:
+            await delivery.ack_nowait()
+        if deliveries:
+            await deliveries[-1].ack()
+        taken += len(deliveries)
+    print("done", time.time(), time.process_time() - started, flush=True)
+    await nc.close()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["consume"] or len(sys.argv) != 4:
+        sys.exit(f"usage: {sys.argv[0]} consume <hub url> <count>")
+    asyncio.run(consume_through(sys.argv[2], int(sys.argv[3])))

@@ -10,6 +10,9 @@ FIGURES = [
     "raw_js_publish_per_s",
     "raw_js_publish_one_by_one_per_s",
     "raw_js_consume_per_s",
+    "raw_js_through_per_s",
+    "ratio_through",
+    "raw_js_through_cpu_ms_per_event",
     "e2e_events_per_s",
     "ratio",
     "e2e_single_events_per_s",
@@ -64,5 +67,16 @@ def test_quick_bench_commits_every_event_once_and_reports_every_figure(tmp_path:
     used = figures["e2e_cpu_ms_per_event_by_process"]["total"]
     assert figures["e2e_cpu_ms_per_event"] == used
     assert figures["e2e_cpu_over_ratio_target"] == round(used / allowed, 2)
+    # The bus alone: its own streams, every message acked at the hub, four processes' CPU.
+    assert figures["raw_js_through_events"] == 2_000
+    assert (
+        figures["ratio_through"]
+        == figures["raw_js_through_per_s"] / figures["raw_js_publish_per_s"]
+    )
+    alone = figures["raw_js_through_cpu_ms_per_event_by_process"]
+    assert set(alone) == {
+        "nats-server dalang", "nats-server qianfeng", "publisher (bench)", "consumer", "total"
+    }  # fmt: skip
+    assert alone["total"] == figures["raw_js_through_cpu_ms_per_event"] > 0
     assert figures["nats_server"].startswith("nats-server")
     assert "raw JetStream publish" in done.stdout
