@@ -115,6 +115,7 @@ def run_nodes(root: Path, sizes: Sizes, profile: Path | None) -> dict[str, Any]:
     raw = figures["raw_js_publish_per_s"]
     figures["ratio"] = figures["e2e_events_per_s"] / raw
     figures["ratio_through"] = figures["raw_js_through_per_s"] / raw
+    figures["ratio_to_bus_alone"] = figures["e2e_events_per_s"] / figures["raw_js_through_per_s"]
     figures |= cpu_for_ratio(raw, figures["e2e_cpu_ms_per_event_by_process"]["total"])
     figures["ratio_single"] = figures["e2e_single_events_per_s"] / raw
     figures["ratio_in_process"] = figures["e2e_in_process_events_per_s"] / raw
@@ -146,6 +147,7 @@ def table(figures: dict[str, Any]) -> str:
         ("CPU an event, bus alone", "raw_js_through_cpu_ms_per_event", "ms"),
         ("end to end, batch API (500 a request)", "e2e_events_per_s", "events/s"),
         ("ratio end to end / raw bounded", "ratio", ""),
+        ("ratio end to end / bus alone", "ratio_to_bus_alone", ""),
         ("CPU an event, batch API, all processes", "e2e_cpu_ms_per_event", "ms"),
         ("CPU an event the ratio target allows", "ratio_target_cpu_ms_per_event", "ms"),
         ("end to end, single requests", "e2e_single_events_per_s", "events/s"),

@@ -13,6 +13,7 @@ FIGURES = [
     "raw_js_through_per_s",
     "ratio_through",
     "raw_js_through_cpu_ms_per_event",
+    "ratio_to_bus_alone",
     "e2e_events_per_s",
     "ratio",
     "e2e_single_events_per_s",
