@@ -23,6 +23,8 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
@@ -89,26 +91,67 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run_nodes(root: Path, sizes: Sizes, profile: Path | None) -> dict[str, Any]:
+class Progress:
+    """One line on stderr as each phase starts, with the time since the run started."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def __call__(self, phase: str) -> None:
+        print(f"[{time.monotonic() - self.started:6.1f} s] {phase}", file=sys.stderr, flush=True)
+
+
+def run_nodes(root: Path, sizes: Sizes, profile: Path | None, progress: Progress) -> dict[str, Any]:
     """Raw baseline and every phase that needs the two regions and the two nodes."""
+    progress("two regions: nats-servers starting, leaf link")
     regions = two_regions(root)
     with running(*regions.servers):
         payload = b"x" * len(Exchange().envelope().wire_bytes())
         figures: dict[str, Any] = {"envelope_bytes": len(payload)}
+        progress(f"raw JetStream: {sizes.raw_messages:,} published, then consumed")
         figures |= asyncio.run(bench_raw.measure(regions.leaf, sizes.raw_messages, payload))
+        progress(f"the bus alone: {sizes.raw_messages:,} published, sourced, consumed")
         figures |= asyncio.run(
             bench_raw.through(regions.leaf, "dalang", regions.hub, sizes.raw_messages, payload)
         )
+        progress("two nodes starting")
         bench: Bench = start_bench(root, regions, profile)
+        api_rate = f"{sizes.latency_events:,} at {sizes.latency_rate:,.0f}/s"
+        phases: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+            ("idle memory", bench.idle_memory),
+            (
+                f"warm-up: {sizes.warmup_events:,} through the batch API",
+                lambda: bench.warm_up(sizes.warmup_events),
+            ),
+            (
+                f"end to end: {sizes.e2e_events:,} through the batch API",
+                lambda: bench.throughput(sizes.e2e_events),
+            ),
+            (
+                f"end to end: {sizes.single_events:,} single requests",
+                lambda: bench.single_requests(sizes.single_events),
+            ),
+            (
+                f"end to end: {sizes.e2e_events:,} enqueued in the node",
+                lambda: bench.in_process(sizes.e2e_events),
+            ),
+            (
+                f"latency: {api_rate}, enqueued in the node",
+                lambda: bench.latency(sizes.latency_events, sizes.latency_rate),
+            ),
+            (
+                f"latency: {api_rate}, through the batch API",
+                lambda: bench.api_latency(sizes.latency_events, sizes.latency_rate),
+            ),
+            (
+                f"backlog: {sizes.backlog_events:,} accepted with the receiver down, then drained",
+                lambda: bench.backlog(sizes.backlog_events),
+            ),
+        ]
         try:
-            figures |= bench.idle_memory()
-            figures |= bench.warm_up(sizes.warmup_events)
-            figures |= bench.throughput(sizes.e2e_events)
-            figures |= bench.single_requests(sizes.single_events)
-            figures |= bench.in_process(sizes.e2e_events)
-            figures |= bench.latency(sizes.latency_events, sizes.latency_rate)
-            figures |= bench.api_latency(sizes.latency_events, sizes.latency_rate)
-            figures |= bench.backlog(sizes.backlog_events)
+            for phase, measure in phases:
+                progress(phase)
+                figures |= measure()
             figures |= bench.totals()
         finally:
             bench.stop()
@@ -209,10 +252,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fq-bench-") as scratch:
         root = Path(scratch)
         args.out.parent.mkdir(parents=True, exist_ok=True)
+        progress = Progress()
         if args.only is None:
-            figures |= run_nodes(root, sizes, args.profile)
+            figures |= run_nodes(root, sizes, args.profile, progress)
             # Written before the report too: a failing report must not lose the node figures.
             args.out.write_text(json.dumps(figures, indent=2) + "\n")
+        if not args.skip_report:
+            progress(f"report: a store of {sizes.report_events:,} events filled, then counted")
         figures |= report(root, sizes.report_events, args.skip_report, args.profile)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"{figures['machine']}, Python {figures['python']}, {figures['nats_server']}")

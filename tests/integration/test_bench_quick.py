@@ -81,3 +81,15 @@ def test_quick_bench_commits_every_event_once_and_reports_every_figure(tmp_path:
     assert alone["total"] == figures["raw_js_through_cpu_ms_per_event"] > 0
     assert figures["nats_server"].startswith("nats-server")
     assert "raw JetStream publish" in done.stdout
+    # Progress on stderr as each phase starts, in the order they run.
+    phases = [
+        "raw JetStream",
+        "the bus alone",
+        "warm-up",
+        "end to end",
+        "latency",
+        "backlog",
+        "report",
+    ]
+    at = [done.stderr.find(f"] {phase}") for phase in phases]
+    assert -1 not in at and at == sorted(at), done.stderr
