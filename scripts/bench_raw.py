@@ -118,35 +118,45 @@ async def through(
         stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).resolve().parents[1],
     )  # fmt: skip
     try:
-        assert consumer.stdout is not None
-        if await consumer.stdout.readline() != b"ready\n":
-            raise RuntimeError("the bus-alone consumer did not start")
+        await _said(consumer, "ready", 30)
         servers = {f"nats-server {s.name}": s.process.pid for s in (leaf, hub) if s.process}
         with CpuWatch(servers) as cpu:
-            started = time.process_time(), time.time()
+            cpu_started, wall_started = time.process_time(), time.time()
             subject = event_subject(SENDER, SINK, "dispute.reported")
             await publish_bounded(out_js, count, payload, IN_FLIGHT, subject)
-            published = time.process_time() - started[0]
-            done = (await consumer.stdout.readline()).split()
-        if await consumer.wait() != 0 or len(done) != 3:
-            raise RuntimeError(f"the bus-alone consumer failed: {done!r}")
+            published = time.process_time() - cpu_started
+            acked_at, consumer_cpu = await _said(consumer, "done", 600)
     finally:
         if consumer.returncode is None:
             consumer.kill()
-            await consumer.wait()
+        await consumer.wait()
         await in_js.delete_stream(inbound_stream(SINK))
         await out_js.delete_stream(outbound_stream(SENDER))
         await sender.close()
         await receiver.close()
-    used = cpu.used | {PUBLISHER: published, CONSUMER: float(done[2])}
+    used = cpu.used | {PUBLISHER: published, CONSUMER: consumer_cpu}
     by_process = {name: round(seconds * 1000 / count, 4) for name, seconds in used.items()}
     total = round(sum(by_process.values()), 4)
     return {
-        "raw_js_through_per_s": count / (float(done[1]) - started[1]),
+        "raw_js_through_per_s": count / (acked_at - wall_started),
         "raw_js_through_events": count,
         "raw_js_through_cpu_ms_per_event": total,
         "raw_js_through_cpu_ms_per_event_by_process": by_process | {"total": total},
     }
+
+
+async def _said(consumer: asyncio.subprocess.Process, word: str, timeout: float) -> list[float]:
+    """The numbers on the consumer's next line, which must start with `word`, within `timeout`
+    seconds; RuntimeError naming what it said instead."""
+    assert consumer.stdout is not None
+    try:
+        line = await asyncio.wait_for(consumer.stdout.readline(), timeout)
+    except TimeoutError:
+        raise RuntimeError(f"the bus-alone consumer did not say {word!r} in {timeout} s") from None
+    said = line.decode().split()
+    if said[:1] != [word]:
+        raise RuntimeError(f"the bus-alone consumer said {line!r}, not {word!r}")
+    return [float(number) for number in said[1:]]
 
 
 async def consume_through(url: str, count: int) -> None:
