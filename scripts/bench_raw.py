@@ -4,11 +4,12 @@ Publish awaited one by one, publish with a bounded number of PubAcks in flight, 
 pull consumer fetching batches and acking each message, all with envelope-sized payloads.
 
 And the bus alone (`through`): the path an event takes between the two regions with no node
-work at all, as the nodes' transport takes it. Publishes as the bounded baseline does into an
-outbound stream of the leaf region, which the hub region's inbound stream sources over the
-leaf link (services/bus/transport.py makes both, as for a node), while another process
-consumes it there with the receiving node's own consumer (`DurableConsumer`, 256 a fetch,
-each acked as the receiver acks). What no node can do better than on this machine.
+work at all, as the nodes' transport takes it. Publishes as the sending node's relay does
+(`publish_batch` on its `PubAcks`, rounds of `relay_batch`) into an outbound stream of the leaf
+region, which the hub region's inbound stream sources over the leaf link (services/bus/
+transport.py makes both, as for a node), while another process consumes it there with the
+receiving node's own consumer (`DurableConsumer`, 256 a fetch, each acked as the receiver
+acks). What no node can do better than on this machine.
 
     .venv/bin/python -m scripts.bench_raw consume <hub url> <count>   (that other process)
 """
@@ -26,7 +27,15 @@ from nats.js.api import AckPolicy, ConsumerConfig, PubAck, StreamConfig
 
 from scripts.bench_nodes import CpuWatch
 from services.bus.topology import Partner, event_subject, inbound_stream, outbound_stream
-from services.bus.transport import DurableConsumer, ensure_inbound_stream, ensure_outbound_stream
+from services.bus.transport import (
+    DurableConsumer,
+    Outgoing,
+    ensure_inbound_stream,
+    ensure_outbound_stream,
+    open_pubacks,
+    publish_batch,
+)
+from services.settings import NodeSettings
 from tests.support.nats import NatsServer, connect
 
 STREAM = "BENCH_RAW"
@@ -34,6 +43,8 @@ IN_FLIGHT = 256
 """PubAcks outstanding at most when publishing bounded (the baseline of the ratio)."""
 FETCH = 256
 """Messages a fetch asks for: as the baseline consumer and the receiving node (Receiver.batch)."""
+RELAY_ROUND: int = NodeSettings.model_fields["relay_batch"].default
+"""Messages the bus alone publishes a round: as many as the relay's default."""
 SENDER, SINK = "bench-alone", "bench-sink"
 """The bus-alone phase's two ends: streams of their own, apart from the nodes'."""
 PUBLISHER, CONSUMER = "publisher (bench)", "consumer"
@@ -48,14 +59,9 @@ async def publish_one_by_one(js: JetStreamContext, count: int, payload: bytes) -
 
 
 async def publish_bounded(
-    js: JetStreamContext,
-    count: int,
-    payload: bytes,
-    in_flight: int,
-    subject: str = "bench.raw.{n}",
+    js: JetStreamContext, count: int, payload: bytes, in_flight: int
 ) -> float:
-    """Publishes per second with at most `in_flight` PubAcks outstanding (a sliding window);
-    `subject` may name the message's number `n` (out of 400)."""
+    """Publishes per second with at most `in_flight` PubAcks outstanding (a sliding window)."""
     window: deque[asyncio.Future[PubAck]] = deque()
     started = time.perf_counter()
     for n in range(count):
@@ -63,7 +69,7 @@ async def publish_bounded(
             await window.popleft()
         window.append(
             await js.publish_async(
-                subject.format(n=n % 400), payload, headers={"Nats-Msg-Id": f"bounded-{n}"}
+                f"bench.raw.{n % 400}", payload, headers={"Nats-Msg-Id": f"bounded-{n}"}
             )
         )
     await asyncio.gather(*window)
@@ -119,11 +125,12 @@ async def through(
     )  # fmt: skip
     try:
         await _said(consumer, "ready", 30)
-        servers = {f"nats-server {s.name}": s.process.pid for s in (leaf, hub) if s.process}
+        servers: dict[str, int | None] = {
+            f"nats-server {s.name}": s.process.pid for s in (leaf, hub) if s.process
+        }
         with CpuWatch(servers) as cpu:
             cpu_started, wall_started = time.process_time(), time.time()
-            subject = event_subject(SENDER, SINK, "dispute.reported")
-            await publish_bounded(out_js, count, payload, IN_FLIGHT, subject)
+            await publish_as_relay(out_js, count, payload)
             published = time.process_time() - cpu_started
             acked_at, consumer_cpu = await _said(consumer, "done", 600)
     finally:
@@ -143,6 +150,21 @@ async def through(
         "raw_js_through_cpu_ms_per_event": total,
         "raw_js_through_cpu_ms_per_event_by_process": by_process | {"total": total},
     }
+
+
+async def publish_as_relay(js: JetStreamContext, count: int, payload: bytes) -> None:
+    """`count` messages to SINK published as the relay publishes: a round at a time, each
+    round's PubAcks gathered on one subscription before the next."""
+    subject = event_subject(SENDER, SINK, "dispute.reported")
+    acks = await open_pubacks(js)
+    try:
+        for first in range(0, count, RELAY_ROUND):
+            numbers = range(first, min(first + RELAY_ROUND, count))
+            await publish_batch(
+                js, [Outgoing(subject, payload, f"a-{n}") for n in numbers], acks=acks
+            )
+    finally:
+        await acks.close()
 
 
 async def _said(consumer: asyncio.subprocess.Process, word: str, timeout: float) -> list[float]:
