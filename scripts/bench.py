@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
@@ -116,42 +115,26 @@ def run_nodes(root: Path, sizes: Sizes, profile: Path | None, progress: Progress
         )
         progress("two nodes starting")
         bench: Bench = start_bench(root, regions, profile)
-        api_rate = f"{sizes.latency_events:,} at {sizes.latency_rate:,.0f}/s"
-        phases: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-            ("idle memory", bench.idle_memory),
-            (
-                f"warm-up: {sizes.warmup_events:,} through the batch API",
-                lambda: bench.warm_up(sizes.warmup_events),
-            ),
-            (
-                f"end to end: {sizes.e2e_events:,} through the batch API",
-                lambda: bench.throughput(sizes.e2e_events),
-            ),
-            (
-                f"end to end: {sizes.single_events:,} single requests",
-                lambda: bench.single_requests(sizes.single_events),
-            ),
-            (
-                f"end to end: {sizes.e2e_events:,} enqueued in the node",
-                lambda: bench.in_process(sizes.e2e_events),
-            ),
-            (
-                f"latency: {api_rate}, enqueued in the node",
-                lambda: bench.latency(sizes.latency_events, sizes.latency_rate),
-            ),
-            (
-                f"latency: {api_rate}, through the batch API",
-                lambda: bench.api_latency(sizes.latency_events, sizes.latency_rate),
-            ),
-            (
-                f"backlog: {sizes.backlog_events:,} accepted with the receiver down, then drained",
-                lambda: bench.backlog(sizes.backlog_events),
-            ),
-        ]
+        paced = f"{sizes.latency_events:,} at {sizes.latency_rate:,.0f}/s"
         try:
-            for phase, measure in phases:
-                progress(phase)
-                figures |= measure()
+            progress("idle memory")
+            figures |= bench.idle_memory()
+            progress(f"warm-up: {sizes.warmup_events:,} through the batch API")
+            figures |= bench.warm_up(sizes.warmup_events)
+            progress(f"end to end: {sizes.e2e_events:,} through the batch API")
+            figures |= bench.throughput(sizes.e2e_events)
+            progress(f"end to end: {sizes.single_events:,} single requests")
+            figures |= bench.single_requests(sizes.single_events)
+            progress(f"end to end: {sizes.e2e_events:,} enqueued in the node")
+            figures |= bench.in_process(sizes.e2e_events)
+            progress(f"latency: {paced}, enqueued in the node")
+            figures |= bench.latency(sizes.latency_events, sizes.latency_rate)
+            progress(f"latency: {paced}, through the batch API")
+            figures |= bench.api_latency(sizes.latency_events, sizes.latency_rate)
+            progress(
+                f"backlog: {sizes.backlog_events:,} accepted with the receiver down, then drained"
+            )
+            figures |= bench.backlog(sizes.backlog_events)
             figures |= bench.totals()
         finally:
             bench.stop()
