@@ -9,7 +9,6 @@ does, but nats-py imports it wherever it is installed: 7.6 MB more in every node
 """
 
 import asyncio
-import json
 import time
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -142,7 +141,7 @@ async def post_reports(
                 status, answer = await client.post("/disputes/batch", body)
             requests_ms.append((time.perf_counter() - sent) * 1000)
             if status != 201:
-                raise ApiRefused(f"{status}: {json.dumps(answer)[:500]}")
+                raise ApiRefused(f"{status}: {orjson.dumps(answer)[:500].decode(errors='replace')}")
             steps = [answer] if batch is None else answer["disputes"]
             accepted.extend(step["event_id"] for step in steps)
 
