@@ -10,15 +10,8 @@ import pytest
 from services.users.accounts import add_user, revoke_user
 from services.users.model import Role
 from tests.support.api import (
-    DALANG,
-    QIANFENG,
     ApiNode,
-    Clock,
-    api_without_nats,
-    drop_store,
-    registry_agreement,
-    settings_for,
-    store_url,
+    dalang_without_nats,
 )
 from tests.support.databases import BACKENDS
 
@@ -27,15 +20,8 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture(params=BACKENDS)
 async def dalang(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ApiNode]:
-    agreement = registry_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
-    url = await store_url(request.param, tmp_path)
-    try:
-        async with api_without_nats(
-            settings_for(DALANG, tmp_path, agreement, url), Clock()
-        ) as node:
-            yield node
-    finally:
-        await drop_store(url)
+    async with dalang_without_nats(request.param, tmp_path) as node:
+        yield node
 
 
 async def test_no_token_is_401_with_a_bearer_challenge(dalang):

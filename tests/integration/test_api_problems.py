@@ -13,6 +13,7 @@ from tests.support.api import (
     ApiNode,
     Clock,
     api_without_nats,
+    dalang_without_nats,
     drop_store,
     filing,
     registry_agreement,
@@ -26,9 +27,7 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture
 async def dalang(tmp_path: Path) -> AsyncIterator[ApiNode]:
-    agreement = registry_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
-    url = await store_url("sqlite", tmp_path)
-    async with api_without_nats(settings_for(DALANG, tmp_path, agreement, url), Clock()) as node:
+    async with dalang_without_nats("sqlite", tmp_path) as node:
         yield node
 
 

@@ -14,13 +14,8 @@ from tests.support.api import (
     ID_NUMBER,
     QIANFENG,
     ApiNode,
-    Clock,
-    api_without_nats,
-    drop_store,
+    dalang_without_nats,
     filing,
-    registry_agreement,
-    settings_for,
-    store_url,
 )
 from tests.support.databases import BACKENDS
 
@@ -29,15 +24,8 @@ MASKED_ID = "511602********1232"
 
 @pytest.fixture(params=BACKENDS)
 async def dalang(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ApiNode]:
-    agreement = registry_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
-    url = await store_url(request.param, tmp_path)
-    try:
-        async with api_without_nats(
-            settings_for(DALANG, tmp_path, agreement, url), Clock()
-        ) as node:
-            yield node
-    finally:
-        await drop_store(url)
+    async with dalang_without_nats(request.param, tmp_path) as node:
+        yield node
 
 
 async def _file(dalang: ApiNode) -> str:

@@ -8,16 +8,11 @@ import pytest
 
 from services.users.model import Role
 from tests.support.api import (
-    DALANG,
     ID_NUMBER,
     QIANFENG,
     ApiNode,
-    Clock,
-    api_without_nats,
+    dalang_without_nats,
     filing,
-    registry_agreement,
-    settings_for,
-    store_url,
 )
 from tests.support.console import FORM_TOKEN, csrf, sign_in
 
@@ -26,9 +21,7 @@ MASKED_ID = "511602********1232"
 
 @pytest.fixture
 async def dalang(tmp_path: Path) -> AsyncIterator[ApiNode]:
-    agreement = registry_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
-    url = await store_url("sqlite", tmp_path)
-    async with api_without_nats(settings_for(DALANG, tmp_path, agreement, url), Clock()) as node:
+    async with dalang_without_nats("sqlite", tmp_path) as node:
         yield node
 
 

@@ -120,6 +120,19 @@ async def api_without_nats(
 
 
 @asynccontextmanager
+async def dalang_without_nats(backend: str, root: Path) -> AsyncIterator[ApiNode]:
+    """Dalang's API on a fresh `backend` store under `root`, under a registry agreement with
+    Qianfeng (no NATS: what it sends waits in the outbox); the store dropped after."""
+    agreement = registry_agreement([DALANG, QIANFENG], root / "agreement.yaml")
+    url = await store_url(backend, root)
+    try:
+        async with api_without_nats(settings_for(DALANG, root, agreement, url), Clock()) as node:
+            yield node
+    finally:
+        await drop_store(url)
+
+
+@asynccontextmanager
 async def api_of_runtime(runtime: NodeRuntime) -> AsyncIterator[ApiNode]:
     """The API of a started runtime."""
     async with client_for(NodeApi.from_runtime(runtime)) as node:
