@@ -16,6 +16,7 @@ acks). What no node can do better than on this machine.
 
 import asyncio
 import os
+import statistics
 import sys
 import time
 from collections import deque
@@ -42,6 +43,9 @@ from tests.support.nats import NatsServer, connect
 STREAM = "BENCH_RAW"
 IN_FLIGHT = 256
 """PubAcks outstanding at most when publishing bounded (the baseline of the ratio)."""
+ROUNDS = 5
+"""Rounds the bounded publish is measured in, the baseline being their median: one round's rate
+moves by half from one second to the next here."""
 FETCH = 256
 """Messages a fetch asks for: as the baseline consumer and the receiving node (Receiver.batch)."""
 RELAY_ROUND: int = NodeSettings.model_fields["relay_batch"].default
@@ -60,9 +64,10 @@ async def publish_one_by_one(js: JetStreamContext, count: int, payload: bytes) -
 
 
 async def publish_bounded(
-    js: JetStreamContext, count: int, payload: bytes, in_flight: int
+    js: JetStreamContext, count: int, payload: bytes, in_flight: int, first: int = 0
 ) -> float:
-    """Publishes per second with at most `in_flight` PubAcks outstanding (a sliding window)."""
+    """Publishes per second with at most `in_flight` PubAcks outstanding (a sliding window);
+    the messages numbered from `first` (their Msg-Ids must not repeat an earlier round's)."""
     window: deque[asyncio.Future[PubAck]] = deque()
     started = time.perf_counter()
     for n in range(count):
@@ -70,7 +75,7 @@ async def publish_bounded(
             await window.popleft()
         window.append(
             await js.publish_async(
-                f"bench.raw.{n % 400}", payload, headers={"Nats-Msg-Id": f"bounded-{n}"}
+                f"bench.raw.{n % 400}", payload, headers={"Nats-Msg-Id": f"bounded-{first + n}"}
             )
         )
     await asyncio.gather(*window)
@@ -92,21 +97,27 @@ async def consume(js: JetStreamContext, count: int, batch: int) -> float:
     return taken / (time.perf_counter() - started)
 
 
-async def measure(server: NatsServer, count: int, payload: bytes) -> dict[str, float]:
-    """The three baseline rates on `server`, in a stream of its own deleted afterwards."""
+async def measure(server: NatsServer, count: int, payload: bytes) -> dict[str, Any]:
+    """The three baseline rates on `server`, in a stream of its own deleted afterwards; the
+    bounded publish's in ROUNDS rounds of a ROUNDS-th of `count` messages, and their median."""
     nc = await connect(server)
     js = nc.jetstream()
     await js.add_stream(StreamConfig(name=STREAM, subjects=["bench.raw.>"]))
     try:
         one_by_one = await publish_one_by_one(js, max(count // 10, 200), payload)
-        bounded = await publish_bounded(js, count, payload, IN_FLIGHT)
-        consumed = await consume(js, count, FETCH)
+        per_round = count // ROUNDS
+        rounds = [
+            await publish_bounded(js, per_round, payload, IN_FLIGHT, first=k * per_round)
+            for k in range(ROUNDS)
+        ]
+        consumed = await consume(js, per_round * ROUNDS, FETCH)
     finally:
         await js.delete_stream(STREAM)
         await nc.close()
     return {
         "raw_js_publish_one_by_one_per_s": one_by_one,
-        "raw_js_publish_per_s": bounded,
+        "raw_js_publish_per_s": statistics.median(rounds),
+        "raw_js_publish_rounds_per_s": rounds,
         "raw_js_consume_per_s": consumed,
     }
 

@@ -62,6 +62,10 @@ def test_quick_bench_commits_every_event_once_and_reports_every_figure(tmp_path:
     for key in FIGURES:
         assert isinstance(figures[key], int | float) and figures[key] > 0, key
     assert figures["machine"]["cpus"] >= 1
+    # The ratio's baseline: the median of the bounded publish's rounds.
+    rounds = sorted(figures["raw_js_publish_rounds_per_s"])
+    assert len(rounds) == 5 and all(rate > 0 for rate in rounds)
+    assert figures["raw_js_publish_per_s"] == rounds[2]
     # What the ratio target leaves an event, from this run's raw rate and the machine's CPUs.
     allowed = figures["machine"]["cpus"] * 1000 / (0.6 * figures["raw_js_publish_per_s"])
     assert figures["ratio_target_cpu_ms_per_event"] == round(allowed, 4)
