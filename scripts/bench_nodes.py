@@ -149,6 +149,17 @@ def cpu_s(pid: int, descendants: bool = True) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+CLIENT = "bench (HTTP client)"
+"""The bench's own process as a CPU figure names it: measured, but not in the total."""
+
+
+def per_event_ms(used: dict[str, float], events: int) -> dict[str, float]:
+    """CPU milliseconds per event of each process, and the total of the nodes and servers."""
+    figures = {name: round(seconds * 1000 / events, 3) for name, seconds in used.items()}
+    total = sum(ms for name, ms in figures.items() if name != CLIENT)
+    return figures | {"total": round(total, 3)}
+
+
 class CpuWatch:
     """CPU seconds each named process spends between enter and exit, with its descendants but
     for those named `alone`; a process that is not running at either end is left out."""

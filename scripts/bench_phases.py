@@ -17,6 +17,7 @@ import nats
 
 from scripts.bench_api import post_reports
 from scripts.bench_nodes import (
+    CLIENT,
     CpuWatch,
     MemoryWatch,
     NodeProcess,
@@ -25,6 +26,7 @@ from scripts.bench_nodes import (
     composed_at,
     family,
     pending_outbox,
+    per_event_ms,
     quarantined,
     rss_mb,
     stream_position,
@@ -47,7 +49,6 @@ PACED_BATCH = 10
 """Events a transaction (or reports a request) at a fixed offered load: many small batches."""
 PACED_IN_FLIGHT = 4
 """Paced requests at a time at most: one answered late does not hold the next ones back."""
-CLIENT = "bench (HTTP client)"
 
 
 @dataclass
@@ -214,13 +215,6 @@ class Bench:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
-
-
-def per_event_ms(used: dict[str, float], events: int) -> dict[str, float]:
-    """CPU milliseconds per event of each process, and the total of the nodes and servers."""
-    figures = {name: round(seconds * 1000 / events, 3) for name, seconds in used.items()}
-    total = sum(ms for name, ms in figures.items() if name != CLIENT)
-    return figures | {"total": round(total, 3)}
 
 
 def _percentiles(
