@@ -15,6 +15,13 @@ class NotApplicable(Exception):
     reason = "not_applicable"
 
 
+class StoreRefused(NotApplicable):
+    """The store refuses what a handler writes for a verified event (a key that clashes, a
+    value it cannot hold, such as a NUL in PostgreSQL text): the event is quarantined."""
+
+    reason = "store_refused"
+
+
 def dispatcher(handlers: Mapping[str, Handler]) -> Handler:
     """One handler that hands each event to the handler its type is listed with."""
 

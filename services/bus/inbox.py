@@ -12,10 +12,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.errors import EnvelopeRejected, ReplayedEnvelope, SequenceGap
-from services.bus.handlers import Handler, NotApplicable
+from services.bus.handlers import Handler, NotApplicable, StoreRefused
 from services.bus.inbox_batch import Batch, Claimed, claimed
 from services.bus.verification import Checked, VerifiedEvent, Verifier
 from services.bus.verification_pool import VerificationPool
@@ -164,13 +165,27 @@ class Inbox:
     async def _apply(self, batch: Batch, verified: VerifiedEvent) -> None:
         """Apply in a savepoint when isolated; else a refusal abandons the whole batch."""
         if batch.isolated:
-            async with batch.conn.begin_nested():
-                await self.apply(batch.conn, verified)
+            await self._apply_alone(batch.conn, verified)
             return
         try:
             await self.apply(batch.conn, verified)
         except (EnvelopeRejected, NotApplicable) as refused:
             raise _Refused from refused
+        except (DBAPIError, OverflowError) as failed:
+            if not _refused_by_store(failed):
+                raise
+            raise _Refused from failed
+
+    async def _apply_alone(self, conn: AsyncConnection, verified: VerifiedEvent) -> None:
+        """Apply in a savepoint: a refusal, the handler's or the store's, leaves no effect."""
+        try:
+            async with conn.begin_nested():
+                await self.apply(conn, verified)
+        except (DBAPIError, OverflowError) as failed:
+            if not _refused_by_store(failed):
+                raise
+            why = failed.orig if isinstance(failed, DBAPIError) else failed
+            raise StoreRefused(f"the store refuses the event's effects: {why}") from failed
 
     async def _drain_held(self, batch: Batch) -> list[str]:
         """Settle held envelopes that the batch has made next in their streams, at most
@@ -205,8 +220,7 @@ class Inbox:
                 raise NotReadmissible(f"event {envelope.id} did not take its place in its stream")
             try:
                 verified = self.verifier.admit(envelope, agreement)
-                async with conn.begin_nested():
-                    await self.apply(conn, verified)
+                await self._apply_alone(conn, verified)
             except (EnvelopeRejected, NotApplicable) as err:
                 return Receipt(Outcome.QUARANTINED, err.reason)
             await conn.execute(
@@ -217,6 +231,15 @@ class Inbox:
 
 class _Refused(Exception):
     """A handler refused its event in a batch applied without a savepoint per event."""
+
+
+def _refused_by_store(failure: DBAPIError | OverflowError) -> bool:
+    """Whether the store refused the data a handler wrote (a key that clashes, SQLSTATE class
+    22 on PostgreSQL, an integer beyond 64 bits on SQLite), which writing again would not
+    change; a store down or busy is not a refusal: its batch is settled again."""
+    if isinstance(failure, (IntegrityError, DataError, OverflowError)):
+        return True
+    return str(getattr(failure.orig, "sqlstate", "")).startswith("22")
 
 
 def _claims(raw: bytes, checked: Checked) -> Claimed:

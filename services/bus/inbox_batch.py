@@ -1,6 +1,7 @@
 """One inbox transaction's working state: stream positions, ids seen, rows to write at the end."""
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.bus.envelope import Envelope
+from services.bus.topology import JURISDICTION
 from services.bus.verification import StreamPosition
 from services.store.database import insert_if_absent
 from services.store.tables import held, inbound_streams, inbox, quarantine
@@ -34,6 +36,8 @@ _MOVE_POSITION = (
 )
 
 RECEIPT_TYPE = "bus.receipt"
+SUBJECT_LENGTH = 200  # of inbox.subject, as of an envelope's subject
+_CLAIMED_ID = re.compile(r"[!-~]{1,36}")  # printable ASCII, at most an event id's length
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,18 @@ def claimed(raw: bytes) -> Claimed:
     if not isinstance(doc, dict):
         return Claimed()
     event_id, sender = doc.get("id"), doc.get("source")
+    # Only what a store can hold and look up (no NUL, no lone surrogate): garbage claiming
+    # anything else is quarantined without it, not left to fail the batch it came in.
     return Claimed(
-        event_id if isinstance(event_id, str) and len(event_id) <= 36 else None,
-        sender if isinstance(sender, str) and len(sender) <= 64 else None,
+        event_id if isinstance(event_id, str) and _CLAIMED_ID.fullmatch(event_id) else None,
+        sender if isinstance(sender, str) and JURISDICTION.fullmatch(sender) else None,
     )
+
+
+def storable(text: str) -> str:
+    """`text` as any store holds it: NUL and lone surrogates (which a refusal's detail may
+    quote from the bytes refused) written as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 @dataclass
@@ -114,7 +126,8 @@ class Batch:
                 "sender": envelope.source,
                 "seq": envelope.seq,
                 "type": envelope.type,
-                "subject": envelope.subject,
+                # Escaped, a NUL stays within the column; the envelope's bytes keep it whole.
+                "subject": storable(envelope.subject)[:SUBJECT_LENGTH],
                 "correlation": envelope.correlation,
                 "chain_hash": chain_hash,
                 "envelope": raw,
@@ -142,7 +155,7 @@ class Batch:
             quarantine.insert().values(
                 received_at=self.now,
                 reason=reason,
-                detail=detail,
+                detail=storable(detail),
                 sender=who.sender,
                 event_id=who.event_id,
                 stream_seq=stream_seq,

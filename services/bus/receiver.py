@@ -1,8 +1,8 @@
 """The receiving side: pull from this node's inbound stream, hand each envelope to the inbox, ack.
 
 The ack goes out only after the inbox transaction committed. A crash before the ack means a
-redelivery, which the inbox recognises by event id; a store failure means no ack and a later
-redelivery; nothing is acknowledged that was not stored (applied, quarantined or held).
+redelivery, which the inbox recognises by event id; a store failure keeps the batch, settled again
+once the store answers; nothing is acknowledged that was not stored (applied, quarantined or held).
 """
 
 import asyncio
@@ -16,6 +16,7 @@ from services.bus.inbox import Inbox, Outcome
 from services.bus.topology import sender_of
 from services.bus.transport import Delivery, DurableConsumer, TransportError
 from services.bus.verification import Checked
+from services.store.database import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +84,18 @@ class Receiver:
         """Settle a fetched batch in one inbox transaction, then ack it; how many settled."""
         deliveries = fetched.deliveries
         items = [(d.data, d.stream_seq) for d in deliveries]
-        try:
-            receipts = await self.inbox.settle(items, await fetched.checks)
-        except SQLAlchemyError as failure:
-            log.error("inbox: store failed, batch will be redelivered: %s", failure)
-            for delivery in deliveries:
-                await delivery.nak(delay=self.store_retry_s)
-            return 0
+        checks = await fetched.checks
+        while True:
+            try:
+                receipts = await self.inbox.settle(items, checks)
+                break
+            except (SQLAlchemyError, StoreUnavailable) as failure:
+                # Kept, not nak'ed: every redelivery counts against the consumer's max_deliver,
+                # after which the server gives the batch up, however long the store was down.
+                log.error("inbox: store failed, batch kept until it answers: %s", failure)
+                for delivery in deliveries:
+                    await delivery.in_progress()
+                await asyncio.sleep(self.store_retry_s)
         for delivery, receipt in zip(deliveries, receipts, strict=True):
             if self.gaps is not None:
                 self.gaps.note(sender_of(delivery.subject), receipt.outcome, delivery.origin)

@@ -294,6 +294,14 @@ class Delivery:
         """Acknowledge without waiting; a lost ack only means a redelivery the inbox ignores."""
         await self.msg.ack()
 
+    async def in_progress(self) -> None:
+        """Tell the server the delivery is still being worked on: it is not redelivered (nor
+        counted as one more attempt) before another AckWait."""
+        try:
+            await self.msg.in_progress()
+        except nats.errors.Error as failed:
+            raise TransportError(f"progress of {self.stream_seq} not sent: {failed}") from failed
+
     async def nak(self, delay: float | None = None) -> None:
         """Ask for redelivery (after `delay` seconds), counting as one more attempt."""
         await self.msg.nak(delay=delay)

@@ -2,7 +2,9 @@
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from services.bus.inbox import Inbox, Outcome
 from services.bus.receiver import Receiver
@@ -14,6 +16,8 @@ from services.bus.transport import (
     publish,
 )
 from services.bus.verification_pool import VerificationPool
+from services.runtime import supervised
+from services.store.database import StoreUnavailable
 from services.store.tables import inbound_streams, quarantine
 from tests.integration.test_outbox_inbox import (
     DALANG,
@@ -127,3 +131,52 @@ async def test_the_receiver_checks_the_next_batch_while_one_settles_and_applies_
     async with receiver.transaction() as conn:
         assert (await conn.execute(select(inbound_streams.c.applied_seq))).scalar_one() == 40
         assert (await conn.execute(select(func.count()).select_from(quarantine))).scalar() == 0
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OperationalError("COMMIT", {}, Exception("server closed the connection")),
+        StoreUnavailable("cannot open the store: connection refused"),
+    ],
+)
+async def test_a_batch_outlasting_the_store_outage_is_applied_once_the_store_answers(
+    pair, nats_single: NatsServer, failure: Exception
+):
+    """The store is down for longer than the consumer's deliveries would last: the batch is
+    still applied when it answers again, not given up on by the server."""
+    sender, receiver = pair
+    wires = [await _send(sender, n) for n in range(1, 4)]
+    inbox = _inbox(receiver)
+    settle = inbox.settle
+    failures = 0
+
+    async def store_down_for_a_while(items, checks):  # type: ignore[no-untyped-def]
+        nonlocal failures
+        if failures < 6:
+            failures += 1
+            raise failure
+        return await settle(items, checks)
+
+    inbox.settle = store_down_for_a_while  # type: ignore[method-assign]
+    async with await connect(nats_single) as nc:
+        js = nc.jetstream()
+        await ensure_outbound_stream(js, DALANG.id)
+        await ensure_inbound_stream(js, QIANFENG.id, [Partner(DALANG.id)])
+        subject = event_subject(DALANG.id, QIANFENG.id, "dispute.reported")
+        for n, wire in enumerate(wires, start=1):
+            await publish(js, subject, wire, f"event-{n}")
+        await wait_for_messages(js, inbound_stream(QIANFENG.id), 3, timeout=5)
+        consumer = await DurableConsumer.bind(
+            js, inbound_stream(QIANFENG.id), "inbox", max_deliver=3, backoff=(0.2, 0.2)
+        )
+        receiving = Receiver(consumer, inbox, idle_s=0.2, store_retry_s=0.1)
+        running = asyncio.create_task(supervised("receiver", receiving.run))
+        try:
+            async with asyncio.timeout(10):
+                while await _count(receiver, effects) < 3:
+                    await asyncio.sleep(0.05)
+        finally:
+            running.cancel()
+        assert await consumer.fetch(10, timeout=0.5) == []  # every delivery was acked
+    assert failures == 6

@@ -4,7 +4,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, func, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, select
 
 from contracts.agreement import AgreementBook
 from contracts.events.disputes import DisputeReportedV1
@@ -28,6 +28,7 @@ from services.bus.verification import Verifier
 from services.store.database import Database
 from services.store.tables import held as held_table
 from services.store.tables import inbound_streams, outbox, quarantine
+from services.store.tables import inbox as inbox_table
 from tests.support.nats import NatsServer, connect, wait_for_messages
 from tests.support.trust import NOW, Bureau, agreement_document, flow, sign_document
 
@@ -249,6 +250,79 @@ async def test_tampered_envelope_is_quarantined_with_its_bytes_and_not_applied(p
     async with receiver.transaction() as conn:
         row = (await conn.execute(select(quarantine.c.reason, quarantine.c.raw))).one()
     assert row.raw == wire and row.reason == "bad_signature"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"id":"\\ud800","source":"dongguan-dalang"}',  # a lone surrogate has no UTF-8 form
+        b'{"id":"0","source":"dongguan-dalang\\u0000"}',  # PostgreSQL text holds no NUL
+        b'{"\\u0000":1}',  # the member's name is in the refusal's detail
+    ],
+)
+async def test_garbage_claiming_what_no_store_holds_is_quarantined_with_its_bytes(pair, raw):
+    _, receiver = pair
+    receipt = await _inbox(receiver).receive(raw, stream_seq=1)
+    assert (receipt.outcome, receipt.reason) == (Outcome.QUARANTINED, "malformed")
+    async with receiver.transaction() as conn:
+        assert (await conn.execute(select(quarantine.c.raw))).scalar_one() == raw
+
+
+async def test_an_authentic_envelope_whose_subject_has_a_nul_is_applied_with_its_bytes(pair):
+    from tests.support.envelopes import resign
+
+    sender, receiver = pair
+    sent = Envelope.from_wire(await _send(sender, 1))
+    wire = resign(sent, DALANG.sig, subject="DL-00001\u0000" * 22)  # 198 characters
+    assert (await _inbox(receiver).receive(wire, stream_seq=1)).outcome == Outcome.APPLIED
+    assert await _count(receiver, effects) == 1
+    async with receiver.transaction() as conn:
+        assert (await conn.execute(select(inbox_table.c.envelope))).scalar_one() == wire
+
+
+amounts_metadata = MetaData()
+amounts = Table(
+    "amounts",
+    amounts_metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("fen", BigInteger),
+)
+
+
+@pytest.mark.parametrize(
+    "effect",
+    [
+        {"event_id": "the same key twice", "fen": 0},  # a key that clashes
+        {"event_id": "an amount beyond BIGINT", "fen": 10**19},  # a value out of range
+    ],
+)
+async def test_an_event_whose_effects_the_store_refuses_is_quarantined_and_the_stream_goes_on(
+    pair, effect
+):
+    sender, receiver = pair
+    async with receiver.transaction() as conn:
+        await conn.run_sync(amounts_metadata.create_all)
+        await conn.execute(amounts.insert().values(event_id="the same key twice", fen=0))
+    wires = [await _send(sender, n) for n in range(1, 4)]
+    inbox = _inbox(receiver)
+    apply = inbox.apply
+
+    async def apply_writing(conn, verified):  # type: ignore[no-untyped-def]
+        await apply(conn, verified)
+        if verified.event.dispute_id == "DL-00002":
+            await conn.execute(amounts.insert().values(**effect))
+
+    inbox.apply = apply_writing
+    receipts = await inbox.receive_many([(w, n) for n, w in enumerate(wires, start=1)])
+    assert [(r.outcome, r.reason) for r in receipts] == [
+        (Outcome.APPLIED, None),
+        (Outcome.QUARANTINED, "store_refused"),
+        (Outcome.APPLIED, None),
+    ]
+    assert await _count(receiver, effects) == 2
+    async with receiver.transaction() as conn:
+        assert (await conn.execute(select(inbound_streams.c.applied_seq))).scalar_one() == 3
+        assert (await conn.execute(select(quarantine.c.raw))).scalar_one() == wires[1]
 
 
 async def test_authentic_but_unpermitted_envelope_is_quarantined_and_the_stream_goes_on(pair):
