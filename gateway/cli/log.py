@@ -23,7 +23,7 @@ app = typer.Typer(
 
 @app.command("verify")
 def verify(config: ConfigOption = None) -> None:
-    """Re-check every stream's hash chain and every received signature; exit 1 on any problem."""
+    """Re-check every stream's hash chain and every signature; exit 1 on any problem."""
     with reporting_input_errors():
         settings = node_settings(config)
         with progress_bar(Console(stderr=True)) as progress:

@@ -1,9 +1,10 @@
 """Offline proof of what was exchanged: every stream's hash chain, re-checked from the store.
 
 For each partner, the envelopes we sent (outbox) and those we took in (inbox) must form gap-free
-chains: seq 1, 2, 3 ... and each `prev` the hash of the envelope before. Received envelopes'
-signatures are checked again with the agreements' keys; the envelopes of one batch signature
-share it, and it is checked once. The store is read in chunks of `CHUNK` envelopes, each
+chains: seq 1, 2, 3 ... and each `prev` the hash of the envelope before. Every envelope's
+signature, sent or received, is checked again with the agreements' keys (the last of a stream
+has no later `prev` to cover it); the envelopes of one batch signature share it, and it is
+checked once. The store is read in chunks of `CHUNK` envelopes, each
 checked off the event loop, so that a store of millions is audited in bounded memory and a
 running node (the auditor's console page) goes on serving meanwhile.
 """
@@ -19,7 +20,7 @@ from contracts.agreement import AgreementBook
 from contracts.canonical import b64decode
 from contracts.keys import signature_valid
 from services.bus.envelope import GENESIS, Envelope, parse_document
-from services.store.tables import inbox, outbox
+from services.store.tables import inbound_streams, inbox, outbound_streams, outbox
 
 CHUNK = 1000
 """Envelopes read from the store, and checked, at a time."""
@@ -101,16 +102,24 @@ async def audit_store(
     on_progress: Progress | None = None,
     chunk: int = CHUNK,
 ) -> list[StreamAudit]:
-    """Every stream in the store, sent and received, checked end to end."""
-    tables = (("sent", outbox, outbox.c.recipient), ("received", inbox, inbox.c.sender))
+    """Every stream in the store, sent and received, checked end to end, and against the
+    stream's own record of its last seq and head (a log cut short ends before it)."""
+    tables = (
+        ("sent", outbox, outbox.c.recipient, outbound_streams, outbound_streams.c.last_seq),
+        ("received", inbox, inbox.c.sender, inbound_streams, inbound_streams.c.applied_seq),
+    )
     total = 0
-    for _, table, _ in tables:
+    for _, table, *_ in tables:
         total += (await conn.execute(select(func.count()).select_from(table))).scalar_one()
     audits, done = [], 0
-    for direction, table, partner_column in tables:
+    for direction, table, partner_column, streams, last_seq in tables:
         partners = (await conn.execute(select(partner_column).distinct())).scalars().all()
-        for partner in sorted(partners):
-            check = StreamCheck(direction, partner, book if direction == "received" else None)
+        recorded = {
+            row[0]: (int(row[1]), str(row[2]))
+            for row in await conn.execute(select(streams.c[0], last_seq, streams.c.head))
+        }
+        for partner in sorted(set(partners) | set(recorded)):
+            check = StreamCheck(direction, partner, book)
             rows = await conn.stream_scalars(
                 select(table.c.envelope).where(partner_column == partner).order_by(table.c.seq)
             )
@@ -119,5 +128,15 @@ async def audit_store(
                 done += len(part)
                 if on_progress is not None:
                     on_progress(done, total)
+            _check_record(check.audit, recorded.get(partner, (0, GENESIS)))
             audits.append(check.audit)
     return audits
+
+
+def _check_record(audit: StreamAudit, recorded: tuple[int, str]) -> None:
+    seq, head = recorded
+    if (audit.envelopes, audit.head) != (seq, head):
+        audit.problems.append(
+            f"the stream is recorded up to seq {seq}, head {head[:16]}…; "
+            f"its log ends at seq {audit.envelopes}, head {audit.head[:16]}…"
+        )
