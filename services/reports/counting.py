@@ -44,7 +44,8 @@ async def mediation_records(
             mediation_id=r.mediation_id,
             requested_on=cst_day(r.requested_at),
             closed_on=_day(r.closed_on),
-            declined=r.state == "declined",
+            # Declined is final: the step that declined it was its last.
+            declined_on=cst_day(r.updated_at) if r.state == "declined" else None,
         )
         for r in rows
         if _between(me, partners, r.requested_by, r.partner)

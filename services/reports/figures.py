@@ -45,7 +45,7 @@ class MediationRecord:
     mediation_id: str
     requested_on: date
     closed_on: date | None = None
-    declined: bool = False
+    declined_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,8 @@ def open_items(records: OwnRecords, period: Period) -> list[OpenItem]:
     items += [
         OpenItem(kind="mediation", case_id=m.mediation_id, opened_on=m.requested_on.isoformat())
         for m in records.mediations
-        if _ended_by(m.requested_on, period) and not (m.declined or _ended_by(m.closed_on, period))
+        if _ended_by(m.requested_on, period)
+        and not (_ended_by(m.declined_on, period) or _ended_by(m.closed_on, period))
     ]
     items += [
         OpenItem(kind="proxy_request", case_id=r.request_id, opened_on=r.filed_on.isoformat())

@@ -29,8 +29,10 @@ class Period:
         if found is None:
             raise UnknownPeriod(f"{name!r} is not a half year such as 2026-H1 or 2026-H2")
         year, half = int(found.group(1)), int(found.group(2))
-        if not 1 <= year <= 9998:  # the calendar's years, and a day after the period's end
-            raise UnknownPeriod(f"{name!r} is outside the years 0001 to 9998")
+        # The store is searched between the period's bounds in UTC: the first instant of 0001
+        # (midnight CST) is in year 0, and a day after the end of 9999 in year 10000.
+        if not 2 <= year <= 9998:
+            raise UnknownPeriod(f"{name!r} is outside the years 0002 to 9998")
         if half == 1:
             return cls(name, date(year, 1, 1), date(year, 6, 30))
         return cls(name, date(year, 7, 1), date(year, 12, 31))

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from services.disputes.tables import disputes
+from services.mediation.tables import mediations
 from services.reports.counting import COUNTING_STEPS, count_figures
 from services.reports.dispute_counts import dispute_record
 from services.reports.figures import DisputeRecord, OwnRecords, dispute_figures, open_items
@@ -100,3 +101,44 @@ async def test_counting_tells_each_step_as_it_is_done_for_a_progress_bar(store: 
 
     assert told == list(COUNTING_STEPS)
     assert shown == quiet
+
+
+def _mediation(
+    mediation_id: str, requested_utc: str, state: str, updated_utc: str
+) -> dict[str, Any]:
+    return {
+        "mediation_id": mediation_id,
+        "dispute_id": "DL-0001",
+        "state": state,
+        "requested_by": ME,
+        "partner": PARTNER,
+        "dispute_owner": ME,
+        "mediator": {"name": "Police assistant Wu", "home_jurisdiction": ME},
+        "parties": [],
+        "category": "land",
+        "risk": "high",
+        "summary": "Fellow villagers fell out.",
+        "requested_part": "Talk to the family at home.",
+        "handling": "H2",
+        "correlation": f"c-{mediation_id}",
+        "last_event_id": f"e-{mediation_id}",
+        "requested_at": datetime.fromisoformat(requested_utc).replace(tzinfo=UTC),
+        "updated_at": datetime.fromisoformat(updated_utc).replace(tzinfo=UTC),
+    }
+
+
+async def test_a_mediation_declined_after_the_period_is_carried_over_open(store: Database):
+    """Open at the period's end is open then, whatever became of it after: a mediation
+    declined in July was still waiting for its answer on June 30, as one closed in July was."""
+    rows = [
+        # Declined on Jul 1 in CST (16:30 UTC on Jun 30): open at the end of H1.
+        _mediation("MD-1", "2026-06-10T02:00", "declined", "2026-06-30T16:30"),
+        # Declined on Jun 30 in CST: not open at the end of H1.
+        _mediation("MD-2", "2026-06-10T02:00", "declined", "2026-06-30T15:30"),
+        _mediation("MD-3", "2026-06-10T02:00", "requested", "2026-06-10T02:00"),
+    ]
+    async with store.transaction() as conn:
+        await conn.execute(mediations.insert(), rows)
+        figures = await count_figures(conn, ME, [PARTNER], H1)
+
+    assert [i.case_id for i in figures.open_items if i.kind == "mediation"] == ["MD-1", "MD-3"]

@@ -84,3 +84,16 @@ def test_an_export_beside_a_running_node_does_not_wait_for_its_write_lock(
 
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "beside.json").read_text())["counted_by"] == "dongguan-dalang"
+
+
+@pytest.mark.parametrize("period", ["2026-H3", "0000-H1", "0001-H1"])
+def test_a_period_that_is_no_half_year_of_the_calendar_is_one_error_line(
+    config: Path, period: str
+) -> None:
+    args = ["report", "export", "--period", period, "--config", str(config)]
+
+    result = runner.invoke(create_app(), args)
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: {period!r} is ")
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -1,7 +1,7 @@
 """Report figures and reconciliation as pure functions over plain records."""
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date
 from random import Random
 from statistics import median
 
@@ -42,10 +42,17 @@ def test_half_years_run_january_to_june_and_july_to_december() -> None:
         Period.parse("2026-Q1")
 
 
-@pytest.mark.parametrize("name", ["0000-H1", "9999-H2"])
+@pytest.mark.parametrize("name", ["0000-H1", "0001-H1", "9999-H2"])
 def test_a_half_year_outside_the_calendar_is_an_unknown_period(name: str) -> None:
     with pytest.raises(UnknownPeriod, match="outside the years"):
         Period.parse(name)
+
+
+@pytest.mark.parametrize("name", ["0002-H1", "9998-H2"])
+def test_every_half_year_parsed_has_its_bounds_as_utc_instants(name: str) -> None:
+    """The store is searched between the period's bounds in UTC: each must have one."""
+    period = Period.parse(name)
+    assert period.start.astimezone(UTC) < period.end.astimezone(UTC)
 
 
 def test_rates_round_half_up_to_a_basis_point_and_nothing_counts_zero() -> None:
