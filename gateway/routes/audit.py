@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gateway.deps import ApiDep, Auditor, Offset
 from gateway.problems import PROBLEM_RESPONSES
+from gateway.routes.text import Term
 from services.users.access_log import AccessFilter, Disclosure, query_log
 from services.users.model import Role
 
@@ -34,9 +35,9 @@ class AccessEntry(BaseModel):
 async def access_log(
     _: Auditor,
     api: ApiDep,
-    user: str | None = None,
-    flow: str | None = None,
-    case_id: str | None = None,
+    user: Term | None = None,
+    flow: Term | None = None,
+    case_id: Term | None = None,
     since: Annotated[datetime | None, Query(description="from this instant on")] = None,
     until: Annotated[datetime | None, Query(description="before this instant")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -30,6 +30,7 @@ from gateway.routes.disputes_models import (
     report_command,
 )
 from gateway.routes.registry_models import CASE_ID_PATTERN
+from gateway.routes.text import Term
 from services.disputes import commands as c
 from services.disputes import queries
 from services.disputes.model import DisputeState
@@ -72,7 +73,7 @@ async def report_batch(body: DisputeBatch, _: Mediator, api: ApiDep) -> DisputeB
 
 @router.get("")
 async def list_disputes(
-    _: CaseReader, api: ApiDep, state: DisputeState | None = None, concerning: str | None = None
+    _: CaseReader, api: ApiDep, state: DisputeState | None = None, concerning: Term | None = None
 ) -> list[DisputeSummary]:
     """Disputes held here, newest first; `concerning` keeps those with a party from there.
     No personal data in a summary."""

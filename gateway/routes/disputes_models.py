@@ -20,6 +20,7 @@ from contracts.events.common import (
 from contracts.events.disputes import DisputeClosure
 from gateway.masking import masked_person, personal_fields
 from gateway.routes.registry_models import TimelineEntry
+from gateway.routes.text import RequestBody
 from services.disputes import commands as c
 from services.disputes.model import DisputeState
 from services.disputes.queries import DisputeCase
@@ -30,11 +31,7 @@ from services.users.model import Role
 PARTY_READERS_IN_FULL = (Role.MEDIATOR, Role.OFFICER)
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DisputeReport(_Body):
+class DisputeReport(RequestBody):
     """A dispute as the mediator reports it; it goes to every partner a party belongs to."""
 
     category: DisputeCategory
@@ -52,25 +49,25 @@ BATCH_MAX = 500
 """Disputes one batch request may report: a grid platform's day, and one transaction."""
 
 
-class DisputeBatch(_Body):
+class DisputeBatch(RequestBody):
     """Disputes reported together, all or none (a day's entries from the grid platform)."""
 
     reports: list[DisputeReport] = Field(min_length=1, max_length=BATCH_MAX)
 
 
-class Regrade(_Body):
+class Regrade(RequestBody):
     risk: RiskGrade
     reason: Text
     regraded_on: Day | None = None
 
 
-class Escalation(_Body):
+class Escalation(RequestBody):
     reason: Text
     escalated_on: Day | None = None
     departments: list[Text] = Field(default=[], max_length=20)
 
 
-class Resolution(_Body):
+class Resolution(RequestBody):
     outcome: DisputeOutcome
     terms: list[Text] = Field(default=[], max_length=50)
     compensation_fen: Fen = 0
@@ -78,7 +75,7 @@ class Resolution(_Body):
     resolved_on: Day | None = None
 
 
-class Closure(_Body):
+class Closure(RequestBody):
     closure: DisputeClosure
     note: Text | None = None
     closed_on: Day | None = None

@@ -29,6 +29,7 @@ from gateway.routes.mediation_models import (
     present,
 )
 from gateway.routes.registry_models import CASE_ID_PATTERN
+from gateway.routes.text import Term
 from services.mediation import commands as c
 from services.mediation import queries
 from services.mediation.model import MediationState, UnknownMediation
@@ -65,7 +66,7 @@ async def request_mediation(
 async def list_mediations(
     _: CaseReader,
     api: ApiDep,
-    dispute_id: str | None = None,
+    dispute_id: Term | None = None,
     state: MediationState | None = None,
 ) -> list[MediationSummary]:
     """Mediations this node is a side of, newest first."""

@@ -9,16 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.events.common import CaseId, Day, FileDigest, Instant, JurisdictionRef, Person, Text
 from contracts.events.mediation import MediationClosure, MediationOutcome, SignerRole
 from gateway.routes.registry_models import TimelineEntry
+from gateway.routes.text import RequestBody
 from services.disputes.sending import Sent
 from services.mediation.model import MediationState
 from services.mediation.queries import MediationCase
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class MediationRequest(_Body):
+class MediationRequest(RequestBody):
     """Open a linked mediation (矛盾联调) on a dispute held here and ask the other side."""
 
     dispute_id: CaseId
@@ -32,41 +29,41 @@ class MediationRequest(_Body):
     mediation_id: CaseId | None = Field(default=None, description="default: a new id")
 
 
-class Acceptance(_Body):
+class Acceptance(RequestBody):
     officer: Person = Field(description="who answers for this side's part")
     note: Text | None = None
 
 
-class Declining(_Body):
+class Declining(RequestBody):
     reason: Text
 
 
-class TaskAssignment(_Body):
+class TaskAssignment(RequestBody):
     assignee: JurisdictionRef = Field(description="the side that does the task, in its own area")
     description: Text
     due_on: Day | None = None
     task_id: CaseId | None = Field(default=None, description="default: `<mediation>.T<n>`")
 
 
-class Findings(_Body):
+class Findings(RequestBody):
     findings: str = Field(min_length=1, max_length=20_000)
     attachments: list[FileDigest] = Field(default=[], max_length=50)
     reported_on: Day | None = None
 
 
-class Proposal(_Body):
+class Proposal(RequestBody):
     mediator: Person
     outcome: MediationOutcome
 
 
-class Signature(_Body):
+class Signature(RequestBody):
     signer: Person
     signer_role: SignerRole
     terms_digest: str = Field(description="the proposed outcome's digest, as the case shows it")
     signed_at: Instant | None = None
 
 
-class Closing(_Body):
+class Closing(RequestBody):
     closure: MediationClosure
     note: Text | None = None
     closed_on: Day | None = None

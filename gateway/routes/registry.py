@@ -30,6 +30,7 @@ from gateway.routes.registry_models import (
     Step,
     present,
 )
+from gateway.routes.text import Term
 from services.registry import commands as c
 from services.registry import queries
 from services.registry.material_upload import UploadMaterial, upload_material
@@ -46,7 +47,7 @@ FILE_RESPONSES = STEP_RESPONSES | {
     422: problem_response("the request declares no file of that material with this SHA-256"),
 }
 MaterialCode = Annotated[
-    str, Path(min_length=1, max_length=200, description="the catalogue's material code")
+    Term, Path(min_length=1, max_length=200, description="the catalogue's material code")
 ]
 router = APIRouter(prefix="/registry", tags=["registry"], responses=STEP_RESPONSES)
 
@@ -72,7 +73,7 @@ async def list_requests(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Offset = 0,
     responsible_clerk: Annotated[
-        str | None,
+        Term | None,
         Query(
             min_length=1,
             max_length=100,
@@ -160,7 +161,7 @@ async def upload_file(
     _: RegistryClerk,
     api: ApiDep,
     request: Request,
-    file_name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    file_name: Annotated[Term | None, Query(min_length=1, max_length=200)] = None,
 ) -> MaterialSent:
     """The window sends a material's bytes (the raw body, its Content-Type) to the home
     registry, sealed, in chunks; their SHA-256 must be the one the request declared."""

@@ -10,6 +10,7 @@ from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
 from contracts.events.common import CaseId, Person, ServiceCode, Text
 from contracts.events.registry import MaterialName, PromisedMaterial, ResultDelivery
 from gateway.masking import masked_person
+from gateway.routes.text import RequestBody
 from services.registry import commands as c
 from services.registry.model import State
 from services.registry.queries import ProxyRequestView
@@ -21,11 +22,7 @@ RequestId = Annotated[
 ]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class MaterialUpload(_Body):
+class MaterialUpload(RequestBody):
     """One scanned material, named by the catalogue's material code."""
 
     material: MaterialName
@@ -35,7 +32,7 @@ class MaterialUpload(_Body):
         return c.MaterialFile(material=self.material, content=self.content_base64)
 
 
-class Filing(_Body):
+class Filing(RequestBody):
     """A proxy request as the window clerk files it (首接负责制: the responsible clerk)."""
 
     service_code: ServiceCode
@@ -55,29 +52,29 @@ class Filing(_Body):
         return c.FileProxyRequest(**values, files=[f.command() for f in self.files])
 
 
-class Acceptance(_Body):
+class Acceptance(RequestBody):
     handling_clerk: Person
     note: Text | None = None
 
 
-class MaterialsWanted(_Body):
+class MaterialsWanted(RequestBody):
     materials: list[MaterialName] = Field(min_length=1, max_length=50)
     reason: Text
     due_on: date | None = None
 
 
-class MaterialsSupply(_Body):
+class MaterialsSupply(RequestBody):
     files: list[MaterialUpload] = Field(min_length=1, max_length=50)
     note: Text | None = None
 
 
-class Completion(_Body):
+class Completion(RequestBody):
     result_reference: str = Field(min_length=1, max_length=100)
     delivery: ResultDelivery
     tracking_number: str | None = Field(default=None, max_length=100)
 
 
-class Rejection(_Body):
+class Rejection(RequestBody):
     reason: Text
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.common import CaseId, Fen, JurisdictionRef
 from contracts.events.reports import ReportFigures, ReportPeriod
+from gateway.routes.text import RequestBody
 from services.reports.export import ExportFormat
 from services.reports.figures import TRAVEL_COST_PER_TRIP_FEN
 from services.reports.model import ReportState
@@ -20,11 +21,7 @@ MEDIA_TYPES = {
 }
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Proposal(_Body):
+class Proposal(RequestBody):
     """Propose this side's figures for a half year to the agreement's other party."""
 
     agreement_id: JurisdictionRef
@@ -35,7 +32,7 @@ class Proposal(_Body):
     )
 
 
-class Cosigning(_Body):
+class Cosigning(RequestBody):
     """Sign the proposed figures; the partner explains each difference its own count found."""
 
     explanations: dict[str, str] = Field(
@@ -44,7 +41,7 @@ class Cosigning(_Body):
     cost_per_trip_fen: Fen = TRAVEL_COST_PER_TRIP_FEN
 
 
-class Reconciling(_Body):
+class Reconciling(RequestBody):
     cost_per_trip_fen: Fen = TRAVEL_COST_PER_TRIP_FEN
 
 
