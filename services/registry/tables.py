@@ -1,4 +1,5 @@
-"""The registry flow's tables (migrations 0004 and 0008 create them; this is their shape)."""
+"""The registry flow's tables (migrations 0004 and 0008 create them, 0010 widens the
+applicant's phone; this is their shape)."""
 
 from sqlalchemy import (
     BigInteger,
@@ -29,7 +30,7 @@ registry_requests = Table(
     Column("applicant_name", String(100), nullable=False),
     Column("applicant_home", String(64), nullable=False),
     Column("applicant_id_number", String(18)),
-    Column("applicant_phone", String(20)),
+    Column("applicant_phone", String(21)),  # "+" and 20: the contract's Person
     Column("applicant_address", String(300)),
     Column("window_name", String(200), nullable=False),
     Column("responsible_clerk", String(100), nullable=False),

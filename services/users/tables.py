@@ -1,6 +1,7 @@
-"""The users and access-log tables (migration 0005 creates them; this is their shape)."""
+"""The users and access-log tables (migration 0005 creates them, 0009 widens `fields`; this
+is their shape)."""
 
-from sqlalchemy import Column, DateTime, Index, Integer, String, Table
+from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text
 
 from services.store.tables import metadata
 
@@ -23,7 +24,7 @@ access_log = Table(
     Column("role", String(32), nullable=False),
     Column("flow", String(32), nullable=False),  # registry | disputes | mediation | ...
     Column("case_id", String(80), nullable=False),
-    Column("fields", String(500), nullable=False),  # comma-separated paths, e.g. applicant.phone
+    Column("fields", Text, nullable=False),  # comma-separated paths, e.g. applicant.phone
     Column("disclosure", String(8), nullable=False),  # full | masked
     Column("action", String(200), nullable=False),  # e.g. GET /registry/requests/{request_id}
 )

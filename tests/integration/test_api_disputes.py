@@ -184,6 +184,25 @@ async def test_every_read_of_the_parties_is_in_the_access_log(pair):
         ]
 
 
+async def test_a_dispute_of_fifty_parties_is_read_and_every_personal_field_logged(pair):
+    """A wage dispute of a whole workshop: the read's field names run past 500 characters."""
+    workers = [LAO_HUANG.model_dump() | {"name": f"worker {i}"} for i in range(50)]
+    mediator = await pair[DALANG].token(Role.MEDIATOR)
+    reported = await pair[DALANG].client.post(
+        "/disputes", json=dispute_report(parties=workers), headers=mediator
+    )
+    assert reported.status_code == 201, reported.text
+
+    response = await pair[DALANG].client.get(f"/disputes/{ID}", headers=mediator)
+
+    assert response.status_code == 200, response.text
+    assert len(response.json()["parties"]) == 50
+    auditor = await pair[DALANG].token(Role.AUDITOR)
+    [entry] = (await pair[DALANG].client.get("/audit/access-log", headers=auditor)).json()
+    assert len(entry["fields"]) == 150
+    assert entry["fields"][-1] == "parties[49].address"
+
+
 def _batch(*numbers: int) -> dict[str, list[dict[str, Any]]]:
     return {"reports": [dispute_report(dispute_id=f"DL-2022-{n:04d}") for n in numbers]}
 

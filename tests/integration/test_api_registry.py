@@ -63,6 +63,20 @@ async def test_window_clerk_and_admin_see_the_identity_number_in_full(dalang):
         assert got["applicant"]["phone"] == "13800138000"
 
 
+async def test_a_phone_number_of_the_longest_form_the_contract_allows_is_filed_and_read(dalang):
+    clerk = await dalang.token(Role.WINDOW_CLERK, "clerk.li")
+    phone = "+86 138 0013 8000 123"  # "+" and 20 digits, spaces or dashes
+    body = filing()
+    body["applicant"] = body["applicant"] | {"phone": phone}
+
+    filed = await dalang.client.post("/registry/requests", json=body, headers=clerk)
+
+    assert filed.status_code == 201, filed.text
+    path = f"/registry/requests/{filed.json()['request_id']}"
+    got = (await dalang.client.get(path, headers=clerk)).json()
+    assert got["applicant"]["phone"] == phone
+
+
 async def test_command_centre_and_auditor_see_personal_fields_masked(dalang):
     request_id = await _file(dalang)
     for role in (Role.COMMAND_CENTRE, Role.AUDITOR):
