@@ -2,15 +2,20 @@
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from contracts import AGREEMENTS_DIR
+
+STORE_SCHEMES = ("sqlite://", "sqlite+aiosqlite://", "postgresql://", "postgresql+asyncpg://")
+"""The stores a node opens: SQLite (embedded) and PostgreSQL (asyncpg)."""
 
 
 class Partner(BaseModel):
@@ -69,6 +74,26 @@ class NodeSettings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+
+    @field_validator("database_url")
+    @classmethod
+    def _store_url(cls, url: str | None) -> str | None:
+        """A URL of a store the node opens, refused here rather than when it is first opened."""
+        if url is None:
+            return None
+        if not url.startswith(STORE_SCHEMES):
+            scheme = url.split("://", 1)[0] + "://" if "://" in url else url[:20]
+            raise ValueError(
+                f"{scheme} is not a store fengqiao opens: sqlite:///<file> or "
+                "postgresql://<user>@<host>/<database>"
+            )
+        try:
+            query = make_url(url).query
+        except (ArgumentError, ValueError):
+            raise ValueError("not a database URL (scheme://user@host:port/database)") from None
+        if "sslmode" in query:
+            raise ValueError("sslmode is libpq's: asyncpg takes ssl=require (or verify-full)")
+        return url
 
     @classmethod
     def settings_customise_sources(

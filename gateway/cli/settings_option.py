@@ -32,6 +32,8 @@ def node_settings(config: Path | None) -> NodeSettings:
         return load_settings(config)
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"{config}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:  # TOML is UTF-8; a file saved as GBK, or not a text at all
+        raise BadInput(f"{config}: not UTF-8 text") from None
     except ValidationError as exc:
         fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise BadInput(f"invalid node settings: {fields}") from None

@@ -17,8 +17,28 @@ runner = CliRunner()
         ('jurisdiction = "dongguan-dalang\n', "not valid TOML: Illegal character"),
         ('jurisdiction = "dongguan-dalang"\nhttp_prot = 80\n', "http_prot: Extra inputs"),
         ('jurisdiction = "dongguan-dalang"\nhttp_port = "x"\n', "http_port: Input should be"),
+        (
+            'jurisdiction = "dongguan-dalang"\ndatabase_url = "postgres://fengqiao@db/fengqiao"\n',
+            "database_url: Value error, postgres:// is not a store fengqiao opens",
+        ),
+        (
+            'jurisdiction = "dongguan-dalang"\ndatabase_url = "postgresql://fengqiao@db:pg/fq"\n',
+            "database_url: Value error, not a database URL",
+        ),
+        (
+            'jurisdiction = "dongguan-dalang"\n'
+            'database_url = "postgresql://fengqiao@db/fengqiao?sslmode=require"\n',
+            "database_url: Value error, sslmode is libpq's: asyncpg takes ssl=require",
+        ),
     ],
-    ids=["broken TOML", "a misspelt setting", "a setting of the wrong type"],
+    ids=[
+        "broken TOML",
+        "a misspelt setting",
+        "a setting of the wrong type",
+        "a store of another scheme",
+        "a store URL that does not parse",
+        "a store URL with libpq's sslmode",
+    ],
 )
 @pytest.mark.parametrize("command", [["node", "run"], ["doctor"], ["users", "list"]], ids=" ".join)
 def test_a_settings_file_with_a_mistake(
@@ -32,6 +52,17 @@ def test_a_settings_file_with_a_mistake(
     assert result.exit_code == 2, result.output
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("error: ") and error in line
+
+
+@pytest.mark.parametrize("command", [["node", "run"], ["doctor"], ["users", "list"]], ids=" ".join)
+def test_a_settings_file_that_is_not_utf_8(tmp_path: Path, command: list[str]) -> None:
+    config = tmp_path / "node.toml"
+    config.write_bytes('# 大朗分局\njurisdiction = "dongguan-dalang"\n'.encode("gbk"))
+
+    result = runner.invoke(create_app(), [*command, "--config", str(config)])
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == f"error: {config}: not UTF-8 text"
 
 
 def test_a_settings_file_that_is_not_there(tmp_path: Path) -> None:
