@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from gateway.console.mount import install_console
 from gateway.node_api import NodeApi
 from gateway.problems import install_problem_handlers
+from gateway.request_ids import RequestIds
 from gateway.routes import (
     audit,
     disputes,
@@ -56,6 +57,7 @@ def create_app(api: NodeApi) -> FastAPI:
     )
     app.state.node_api = api
     install_problem_handlers(app)
+    app.add_middleware(RequestIds)
     for router in ROUTERS:
         app.include_router(router)
     install_console(app)

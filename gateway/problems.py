@@ -17,10 +17,12 @@ from starlette.exceptions import HTTPException
 
 from contracts.canonical import NotCanonicalisable
 from contracts.errors import NotPermittedByAgreement
+from gateway.request_ids import HEADER
 from services.bus.handlers import NotApplicable
 from services.bus.quarantine import UnknownQuarantineEntry
 from services.disputes.model import UnknownDispute
 from services.handling import OnwardDisseminationRefused
+from services.logs import REQUEST_ID
 from services.mediation.model import UnknownMediation
 from services.registry.model import UnknownRequest
 from services.registry.uploads import MaterialRefused, MaterialTooLarge
@@ -140,7 +142,13 @@ async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "the node failed to answer; the error is in its log", request.url.path)
+    request_id = REQUEST_ID.get()
+    if request_id is None:
+        return problem(500, "the node failed to answer; the error is in its log", request.url.path)
+    detail = f"the node failed to answer; the error is in its log under request {request_id}"
+    response = problem(500, detail, request.url.path)
+    response.headers[HEADER] = request_id  # answered outside RequestIds, which would add it
+    return response
 
 
 def install_problem_handlers(app: FastAPI) -> None:

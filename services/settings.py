@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from contracts import AGREEMENTS_DIR
+from services.logs import LogFormat, LogLevel
 
 STORE_SCHEMES = ("sqlite://", "sqlite+aiosqlite://", "postgresql://", "postgresql+asyncpg://")
 """The stores a node opens: SQLite (embedded) and PostgreSQL (asyncpg)."""
@@ -74,6 +75,10 @@ class NodeSettings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    log_format: LogFormat = Field(
+        default="json", description="json: one JSON object a line (for journald); or text"
+    )
+    log_level: LogLevel = "INFO"
 
     @field_validator("database_url")
     @classmethod

@@ -15,10 +15,12 @@ from gateway.cli.console import reporting_input_errors
 from gateway.cli.settings_option import ConfigOption, migrated_store, node_settings
 from gateway.node_api import NodeApi
 from services.collector import settle_collector
+from services.logs import configure_logging
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings, without_password
 
 app = typer.Typer(help="Run this jurisdiction's node.", no_args_is_help=True)
+log = logging.getLogger("fengqiao.node")
 
 
 class NodeHttpServer(uvicorn.Server):
@@ -49,7 +51,7 @@ def run(config: ConfigOption = None) -> None:
     and the HTTP API on http_host:http_port."""
     with reporting_input_errors():
         settings = node_settings(config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
     try:
         listener = listen(settings.http_host, settings.http_port)
     except OSError as exc:
@@ -99,9 +101,13 @@ async def _serve(runtime: NodeRuntime, listener: socket.socket) -> None:
     try:
         host, port = listener.getsockname()[:2]
         store = without_password(runtime.settings.store_url)
-        typer.echo(
-            f"node {node.jurisdiction} running (store {store}), "
-            f"API on http://{host}:{port} (interactive docs at /docs); Ctrl-C stops it"
+        log.info(
+            "node %s running (store %s), API on http://%s:%s (interactive docs at /docs); "
+            "Ctrl-C stops it",
+            node.jurisdiction,
+            store,
+            host,
+            port,
         )
         done, _ = await asyncio.wait({http, stopping, bus}, return_when=asyncio.FIRST_COMPLETED)
         if done == {bus}:
@@ -113,7 +119,7 @@ async def _serve(runtime: NodeRuntime, listener: socket.socket) -> None:
         server.should_exit = True
         await asyncio.wait({bus, http})
         await runtime.stop()
-        typer.echo(f"node {node.jurisdiction} stopped")
+        log.info("node %s stopped", node.jurisdiction)
 
 
 @app.command("migrate")

@@ -96,18 +96,25 @@ class Receiver:
                 for delivery in deliveries:
                     await delivery.in_progress()
                 await asyncio.sleep(self.store_retry_s)
-        for delivery, receipt in zip(deliveries, receipts, strict=True):
+        for delivery, receipt, checked in zip(deliveries, receipts, checks, strict=True):
             if self.gaps is not None:
                 self.gaps.note(sender_of(delivery.subject), receipt.outcome, delivery.origin)
             if receipt.outcome == Outcome.QUARANTINED:
-                log.warning(
-                    "inbox: quarantined stream seq %s: %s", delivery.stream_seq, receipt.reason
-                )
+                _log_quarantined(delivery, receipt.reason, checked)
             if delivery is not deliveries[-1]:
                 await delivery.ack_nowait()
         # Acks travel in order: once the last is confirmed, the server has them all.
         await deliveries[-1].ack()
         return len(deliveries)
+
+
+def _log_quarantined(delivery: Delivery, reason: str | None, checked: Checked) -> None:
+    """One line a quarantined envelope, with who sent it and its case thread when known."""
+    envelope = checked.envelope if checked.rejected is None else None  # authentic ones only
+    fields: dict[str, str | None] = {"sender": sender_of(delivery.subject), "reason": reason}
+    if envelope is not None:
+        fields |= {"event_id": envelope.id, "correlation": envelope.correlation}
+    log.warning("inbox: quarantined stream seq %s: %s", delivery.stream_seq, reason, extra=fields)
 
 
 @dataclass(frozen=True)

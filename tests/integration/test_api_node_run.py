@@ -2,9 +2,11 @@
 answers (the outbox takes the work), and stops both on SIGTERM; a user added with
 `fengqiao users add` is known to the running API at once."""
 
+import json
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -38,8 +40,12 @@ def test_node_run_serves_the_api_and_stops_on_sigterm(nats_single: NatsServer, t
         node.process.wait(timeout=30)
     output = node.output()
     assert node.process.returncode == 0, output
-    assert f"API on http://127.0.0.1:{port}" in output
-    assert f"node {DALANG.id} stopped" in output
+    lines = _log_lines(output)  # every line of its log one JSON object
+    assert any(f"API on http://127.0.0.1:{port}" in line["message"] for line in lines)
+    assert lines[-1]["message"] == f"node {DALANG.id} stopped"
+    assert {"time", "level", "logger"} <= lines[-1].keys()
+    [read] = [line for line in lines if "/users/me" in line["message"]]  # the access log
+    assert read["request_id"] == me.headers["X-Request-ID"]
 
 
 async def test_node_run_on_postgresql_names_its_store_without_the_password(
@@ -88,8 +94,8 @@ def test_a_node_started_before_its_nats_server_takes_work_then_delivers_it(tmp_p
     output = node.output()
     assert node.process.returncode == 0, output
     assert "Traceback" not in output
-    waited = [line for line in output.splitlines() if "ConnectionRefusedError" in line]
-    assert len(waited) == 1 and waited[0].endswith("; retrying")
+    waited = [line for line in _log_lines(output) if "ConnectionRefusedError" in line["message"]]
+    assert len(waited) == 1 and waited[0]["message"].endswith("; retrying")
 
 
 def test_a_node_waiting_for_its_nats_server_stops_when_told(tmp_path: Path):
@@ -101,7 +107,11 @@ def test_a_node_waiting_for_its_nats_server_stops_when_told(tmp_path: Path):
         node.process.wait(timeout=30)
     output = node.output()
     assert node.process.returncode == 0, output
-    assert output.rstrip().endswith(f"node {DALANG.id} stopped")
+    assert _log_lines(output)[-1]["message"] == f"node {DALANG.id} stopped"
+
+
+def _log_lines(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines()]
 
 
 def _pending(node: ServedNode) -> float:

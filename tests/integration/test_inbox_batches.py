@@ -1,11 +1,14 @@
 """The inbox settling batches: checked in worker processes, applied without a savepoint each."""
 
 import asyncio
+import logging
 
 import pytest
+from nats.js import JetStreamContext
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from services.bus.envelope import Envelope
 from services.bus.inbox import Inbox, Outcome
 from services.bus.receiver import Receiver
 from services.bus.topology import Partner, event_subject, inbound_stream
@@ -36,6 +39,16 @@ __all__ = ["pair"]
 def _pooled(inbox: Inbox) -> Inbox:
     inbox.pool = VerificationPool(inbox.verifier, workers=2, inline_below=1)
     return inbox
+
+
+async def _published_to_qianfeng(js: JetStreamContext, wires: list[bytes]) -> None:
+    """`wires` in Qianfeng's inbound stream, sourced from Dalang's outbound one."""
+    await ensure_outbound_stream(js, DALANG.id)
+    await ensure_inbound_stream(js, QIANFENG.id, [Partner(DALANG.id)])
+    subject = event_subject(DALANG.id, QIANFENG.id, "dispute.reported")
+    for n, wire in enumerate(wires, start=1):
+        await publish(js, subject, wire, f"event-{n}")
+    await wait_for_messages(js, inbound_stream(QIANFENG.id), len(wires), timeout=5)
 
 
 async def test_a_pooled_batch_applies_quarantines_and_holds_as_one_by_one_would(pair):
@@ -109,12 +122,7 @@ async def test_the_receiver_checks_the_next_batch_while_one_settles_and_applies_
     inbox.check, inbox.settle = checking, settling  # type: ignore[method-assign]
     async with await connect(nats_single) as nc:
         js = nc.jetstream()
-        await ensure_outbound_stream(js, DALANG.id)
-        await ensure_inbound_stream(js, QIANFENG.id, [Partner(DALANG.id)])
-        subject = event_subject(DALANG.id, QIANFENG.id, "dispute.reported")
-        for n, wire in enumerate(wires, start=1):
-            await publish(js, subject, wire, f"event-{n}")
-        await wait_for_messages(js, inbound_stream(QIANFENG.id), 40, timeout=5)
+        await _published_to_qianfeng(js, wires)
         consumer = await DurableConsumer.bind(js, inbound_stream(QIANFENG.id), "inbox")
         running = asyncio.create_task(Receiver(consumer, inbox, batch=8, idle_s=0.2).run())
         try:
@@ -161,12 +169,7 @@ async def test_a_batch_outlasting_the_store_outage_is_applied_once_the_store_ans
     inbox.settle = store_down_for_a_while  # type: ignore[method-assign]
     async with await connect(nats_single) as nc:
         js = nc.jetstream()
-        await ensure_outbound_stream(js, DALANG.id)
-        await ensure_inbound_stream(js, QIANFENG.id, [Partner(DALANG.id)])
-        subject = event_subject(DALANG.id, QIANFENG.id, "dispute.reported")
-        for n, wire in enumerate(wires, start=1):
-            await publish(js, subject, wire, f"event-{n}")
-        await wait_for_messages(js, inbound_stream(QIANFENG.id), 3, timeout=5)
+        await _published_to_qianfeng(js, wires)
         consumer = await DurableConsumer.bind(
             js, inbound_stream(QIANFENG.id), "inbox", max_deliver=3, backoff=(0.2, 0.2)
         )
@@ -180,3 +183,26 @@ async def test_a_batch_outlasting_the_store_outage_is_applied_once_the_store_ans
             running.cancel()
         assert await consumer.fetch(10, timeout=0.5) == []  # every delivery was acked
     assert failures == 6
+
+
+async def test_a_quarantined_envelope_is_logged_with_its_sender_reason_and_case_thread(
+    pair, nats_single: NatsServer, caplog: pytest.LogCaptureFixture
+):
+    sender, receiver = pair
+    wires = [await _send(sender, n) for n in range(1, 4)]
+    wires[2] = wires[2].replace(b"Unpaid wages.", b"Unpaid wages!")
+    inbox = _inbox(receiver, fail_on={"DL-00002"})
+    async with await connect(nats_single) as nc:
+        js = nc.jetstream()
+        await _published_to_qianfeng(js, wires)
+        consumer = await DurableConsumer.bind(js, inbound_stream(QIANFENG.id), "inbox")
+        with caplog.at_level(logging.WARNING, logger="services.bus.receiver"):
+            assert await Receiver(consumer, inbox, idle_s=0.2).receive_batch() == 3
+
+    refused, tampered = [r for r in caplog.records if "quarantined" in r.getMessage()]
+    authentic = Envelope.from_wire(wires[1])
+    assert refused.getMessage() == "inbox: quarantined stream seq 2: not_applicable"
+    assert (refused.sender, refused.reason) == (DALANG.id, "not_applicable")  # type: ignore[attr-defined]
+    assert (refused.event_id, refused.correlation) == (authentic.id, authentic.correlation)  # type: ignore[attr-defined]
+    assert (tampered.sender, tampered.reason) == (DALANG.id, "bad_signature")  # type: ignore[attr-defined]
+    assert not hasattr(tampered, "event_id")  # its claims are not authentic
