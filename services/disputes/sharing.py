@@ -13,7 +13,7 @@ from services.disputes.model import (
 )
 from services.disputes.records import add_holders, get_dispute, reported_snapshot
 from services.disputes.sending import Sent, check_may_send, send_all, thread
-from services.disputes.tables import dispute_timeline, disputes
+from services.disputes.tables import dispute_shares, dispute_timeline, disputes
 from services.disputes.timeline import append_entry, record_step
 from services.node import Node
 
@@ -44,6 +44,11 @@ async def share_dispute(node: Node, cmd: ShareDispute) -> Sent:
             node, conn, event, cmd.dispute_id, [cmd.partner], *thread(dispute)
         )
         await add_holders(conn, dispute, [cmd.partner])
+        await conn.execute(
+            dispute_shares.insert().values(
+                dispute_id=cmd.dispute_id, partner=cmd.partner, shared_at=verified.envelope.sent_at
+            )
+        )
         await record_step(conn, disputes, cmd.dispute_id, verified, dispute.state, {})
         summary = f"reported to {cmd.partner} as it stands"
         await append_entry(conn, dispute_timeline, cmd.dispute_id, verified, summary)

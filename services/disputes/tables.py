@@ -1,4 +1,5 @@
-"""The dispute tables (migration 0002): one row per dispute, and its timeline."""
+"""The dispute tables (migration 0002): one row per dispute, and its timeline; the partners
+each dispute was shared with later (0011)."""
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, String, Table, Text
 
@@ -45,3 +46,13 @@ dispute_timeline = Table(
     Column("source", String(64), nullable=False),
     Column("summary", Text, nullable=False),
 )
+
+dispute_shares = Table(
+    "dispute_shares",
+    metadata,
+    Column("dispute_id", String(80), primary_key=True),
+    Column("partner", String(64), primary_key=True),
+    Column("shared_at", DateTime(timezone=True), nullable=False),  # the share's envelope time
+)
+"""The owner's record of each partner it shared a dispute with after reporting it (migration
+0011): the partner holds the dispute from then, and the two count it in their report from then."""

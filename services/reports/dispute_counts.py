@@ -2,22 +2,42 @@
 
 Which disputes a report counts is decided by their holders (a JSON list), which the queries
 group by as text and the caller filters here, with the same rule as for records.
+
+A pair's report counts a dispute from the moment it reached the partner: when it was reported,
+or, for a dispute the owner shared with the partner later, when it was shared (the partner's row
+is the share's). The owner counts those few from its record of the shares, one by one.
 """
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import replace
 from datetime import UTC, date
 from typing import Any
 
-from sqlalchemy import Date, Text, cast, func, literal_column, or_, select
+from sqlalchemy import Date, Text, cast, func, literal_column, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.disputes.tables import disputes
+from services.disputes.tables import dispute_shares, disputes
 from services.reports.figures import DisputeRecord, DisputeTally, is_resolved
 from services.reports.period import Period, cst_day
 
 _HOLDERS = cast(disputes.c.holders, Text)
+_RECORD = [
+    disputes.c[name]
+    for name in (
+        "dispute_id",
+        "category",
+        "risk",
+        "level",
+        "reported_at",
+        "outcome",
+        "resolved_on",
+        "compensation_fen",
+        "closed_on",
+    )
+]
+"""The columns of a dispute's record."""
 
 
 def shared(holders: Collection[str], me: str, partners: Collection[str]) -> bool:
@@ -42,14 +62,47 @@ def _day(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
+async def shared_later(conn: AsyncConnection, partners: Collection[str]) -> dict[str, date]:
+    """The disputes this node shared with one of `partners` after reporting them to others
+    only, by the CST day the first of `partners` was sent one: when they reached them."""
+    s = dispute_shares.c
+    rows = await conn.execute(
+        select(s.dispute_id, s.partner, s.shared_at, disputes.c.holders)
+        .join(disputes, disputes.c.dispute_id == s.dispute_id)
+        .where(s.dispute_id.in_(select(s.dispute_id).where(s.partner.in_(list(partners)))))
+    )
+    shares: dict[str, dict[str, Any]] = {}
+    holders: dict[str, set[str]] = {}
+    for dispute_id, partner, shared_at, held_by in rows:
+        shares.setdefault(dispute_id, {})[partner] = shared_at
+        holders[dispute_id] = set(held_by)
+    return {
+        dispute_id: cst_day(min(at for p, at in by_partner.items() if p in partners))
+        for dispute_id, by_partner in shares.items()
+        if not (holders[dispute_id] - set(by_partner)) & set(partners)  # none held it before
+    }
+
+
+def _reached(record: DisputeRecord, later: Mapping[str, date]) -> DisputeRecord:
+    """The record as a partner holds it: reported when it reached them."""
+    day = later.get(record.dispute_id)
+    return record if day is None else replace(record, reported_on=day)
+
+
 async def tally_held_disputes(
     conn: AsyncConnection, me: str, partners: Collection[str], period: Period
 ) -> DisputeTally:
     """The tally of the disputes reported in `period` that this node holds with a partner."""
     d, tally = disputes.c, DisputeTally()
+    later = await shared_later(conn, partners)
+    counted: ColumnElement[bool] = true()
+    if later:  # counted one by one, from when they reached the partner
+        for row in await conn.execute(select(*_RECORD).where(d.dispute_id.in_(list(later)))):
+            tally.add_record(_reached(dispute_record(row), later), period)
+        counted = d.dispute_id.not_in(list(later))
     reported = await conn.execute(
         select(_HOLDERS, d.category, d.level, d.risk, func.count())
-        .where(_reported_in(period))
+        .where(_reported_in(period), counted)
         .group_by(_HOLDERS, d.category, d.level, d.risk)
     )
     for holders, category, level, risk, count in reported:
@@ -66,7 +119,13 @@ async def tally_held_disputes(
             func.count(),
             func.sum(func.coalesce(d.compensation_fen, 0)),
         )
-        .where(_reported_in(period), d.outcome.is_not(None), d.outcome != "", d.resolved_on <= last)
+        .where(
+            _reported_in(period),
+            counted,
+            d.outcome.is_not(None),
+            d.outcome != "",
+            d.resolved_on <= last,
+        )
         .group_by(_HOLDERS, d.outcome, day, d.resolved_on)
     )
     for holders, outcome, reported_on, resolved_on, count, compensation in resolved:
@@ -82,19 +141,9 @@ async def disputes_open_at_end(
 ) -> list[DisputeRecord]:
     """The disputes held with a partner, reported by the period's end and not ended by then."""
     d, last = disputes.c, period.last_day.isoformat()
+    later = await shared_later(conn, partners)
     rows = await conn.stream(
-        select(
-            d.dispute_id,
-            d.category,
-            d.risk,
-            d.level,
-            d.reported_at,
-            d.outcome,
-            d.resolved_on,
-            d.compensation_fen,
-            d.closed_on,
-            _HOLDERS,
-        )
+        select(*_RECORD, _HOLDERS)
         .where(
             d.reported_at < period.end.astimezone(UTC),
             or_(d.resolved_on.is_(None), d.resolved_on > last),
@@ -102,7 +151,11 @@ async def disputes_open_at_end(
         )
         .execution_options(yield_per=1000)
     )
-    return [dispute_record(r) async for r in rows if shared(json.loads(r[-1]), me, partners)]
+    return [
+        _reached(dispute_record(r), later)
+        async for r in rows
+        if shared(json.loads(r[-1]), me, partners)
+    ]
 
 
 def dispute_record(row: Any) -> DisputeRecord:

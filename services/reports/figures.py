@@ -98,6 +98,15 @@ class DisputeTally:
         self.days_to_resolution[days] += count
         self.compensation_fen += compensation_fen
 
+    def add_record(self, d: DisputeRecord, period: Period) -> None:
+        """The dispute `d`, if it was reported in the period."""
+        if not period.holds(d.reported_on):
+            return
+        self.add_reported(d.category, d.level, d.risk)
+        if d.resolved_on is not None and is_resolved(d.outcome, d.resolved_on, period):
+            days = (d.resolved_on - d.reported_on).days
+            self.add_resolved(str(d.outcome), days, d.compensation_fen or 0)
+
 
 def is_resolved(outcome: str | None, resolved_on: date | None, period: Period) -> bool:
     """A dispute counts as resolved when it has an outcome dated by the period's last day."""
@@ -108,12 +117,7 @@ def tally_disputes(records: Iterable[DisputeRecord], period: Period) -> DisputeT
     """The tally of the disputes reported in the period."""
     tally = DisputeTally()
     for d in records:
-        if not period.holds(d.reported_on):
-            continue
-        tally.add_reported(d.category, d.level, d.risk)
-        if d.resolved_on is not None and is_resolved(d.outcome, d.resolved_on, period):
-            days = (d.resolved_on - d.reported_on).days
-            tally.add_resolved(str(d.outcome), days, d.compensation_fen or 0)
+        tally.add_record(d, period)
     return tally
 
 

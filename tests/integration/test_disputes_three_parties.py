@@ -5,25 +5,32 @@ passed on to a third bureau, neither itself nor a mediation request about it.
 """
 
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, inspect, select
 
-from contracts.events.common import Person
+from contracts.events.common import DisputeOutcome, Person
 from contracts.events.mediation import MediationOutcome, outcome_digest
+from contracts.events.reports import DisputeFigures
 from services.disputes.commands import (
     RegradeDispute,
     ReportDispute,
+    ResolveDispute,
     regrade_dispute,
     report_dispute,
     report_disputes,
+    resolve_dispute,
 )
 from services.disputes.handlers import HANDLERS as DISPUTES
 from services.disputes.model import DisputeState, NotDisputeOwner
 from services.disputes.queries import get_dispute_case, list_disputes
 from services.disputes.sharing import ShareDispute, share_dispute
+from services.disputes.tables import dispute_shares
 from services.handling import OnwardDisseminationRefused
 from services.mediation.commands import (
     AcceptMediation,
@@ -38,6 +45,9 @@ from services.mediation.commands import (
     sign_outcome,
 )
 from services.mediation.handlers import HANDLERS as MEDIATION
+from services.reports.counting import count_figures
+from services.reports.period import Period
+from services.store.database import MIGRATIONS
 from services.store.tables import outbox
 from tests.support.databases import BACKENDS
 from tests.support.nodes import Network, cooperation, open_network
@@ -189,6 +199,66 @@ async def test_the_originator_may_share_its_dispute_with_another_partner(
     assert at_longgang is not None and at_longgang.originator == DALANG
     assert at_longgang.correlation == at_dalang.correlation  # one case thread
     assert at_dalang.timeline[-1].summary == f"reported to {LONGGANG} as it stands"
+
+
+async def test_a_dispute_shared_later_counts_for_both_sides_from_when_it_was_shared(
+    backend: str, tmp_path: Path
+) -> None:
+    """Reported to Qianfeng in May, shared with Longgang in July, resolved three days later:
+    Dalang and Longgang both count it in H2, as Longgang received it then; Dalang and Qianfeng
+    both in H1, open at its end."""
+    counted: dict[tuple[str, str, str], tuple[DisputeFigures, list[str]]] = {}
+    async with _network(backend, tmp_path) as net:
+        await report_dispute(net[DALANG], _report("DL-4", QIANFENG))
+        await _settle(net)
+        net.clock.advance(timedelta(days=60))  # 2026-07-19
+        await share_dispute(net[DALANG], ShareDispute(dispute_id="DL-4", partner=LONGGANG))
+        await _settle(net)
+        net.clock.advance(timedelta(days=3))
+        resolved = ResolveDispute(dispute_id="DL-4", outcome=DisputeOutcome.SETTLED_BY_PARTIES)
+        await resolve_dispute(net[DALANG], resolved)
+        await _settle(net)
+        for me, partner in ((DALANG, LONGGANG), (LONGGANG, DALANG), (DALANG, QIANFENG)):
+            async with net.db(me).transaction() as conn:
+                for half in ("2026-H1", "2026-H2"):
+                    f = await count_figures(conn, me, [partner], Period.parse(half))
+                    counted[me, partner, half] = (f.disputes, [i.case_id for i in f.open_items])
+        async with net.db(QIANFENG).transaction() as conn:
+            f = await count_figures(conn, QIANFENG, [DALANG], Period.parse("2026-H1"))
+            counted[QIANFENG, DALANG, "2026-H1"] = (f.disputes, [i.case_id for i in f.open_items])
+
+    for half in ("2026-H1", "2026-H2"):
+        assert counted[DALANG, LONGGANG, half] == counted[LONGGANG, DALANG, half]
+    assert counted[DALANG, QIANFENG, "2026-H1"] == counted[QIANFENG, DALANG, "2026-H1"]
+    with_longgang, open_with_longgang = counted[DALANG, LONGGANG, "2026-H2"]
+    assert (with_longgang.reported, with_longgang.resolved, open_with_longgang) == (1, 1, [])
+    assert with_longgang.median_days_to_resolution == 3
+    assert counted[DALANG, LONGGANG, "2026-H1"][0].reported == 0
+    with_qianfeng, open_with_qianfeng = counted[DALANG, QIANFENG, "2026-H1"]
+    assert (with_qianfeng.reported, open_with_qianfeng) == (1, ["DL-4"])
+    assert counted[DALANG, QIANFENG, "2026-H2"][0].reported == 0
+
+
+async def test_the_migration_fills_in_the_shares_made_before_it(backend: str, tmp_path: Path):
+    async with _network(backend, tmp_path) as net:
+        await report_disputes(net[DALANG], [_report("DL-6", QIANFENG, LONGGANG)])
+        await report_dispute(net[DALANG], _report("DL-7", QIANFENG))
+        await share_dispute(net[DALANG], ShareDispute(dispute_id="DL-7", partner=LONGGANG))
+        async with net.db(DALANG).transaction() as conn:
+            recorded = (await conn.execute(select(dispute_shares))).all()
+            await conn.run_sync(_migrate, "downgrade", "0011@-1")
+            assert not await conn.run_sync(lambda c: inspect(c).has_table("dispute_shares"))
+            await conn.run_sync(_migrate, "upgrade", "heads")
+            filled = (await conn.execute(select(dispute_shares))).all()
+    assert [(r.dispute_id, r.partner) for r in recorded] == [("DL-7", LONGGANG)]
+    assert filled == recorded
+
+
+def _migrate(connection: Connection, step: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    getattr(command, step)(config, revision)
 
 
 async def test_without_h2_the_partner_still_cannot_share_a_dispute_it_does_not_own(
