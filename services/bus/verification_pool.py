@@ -16,6 +16,7 @@ import sys
 import types
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -70,9 +71,16 @@ class VerificationPool:
         size = -(-len(raws) // self.workers)
         runs = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
         loop = asyncio.get_running_loop()
-        results = await asyncio.gather(
-            *(loop.run_in_executor(self._executor, _check_run, run, now) for run in runs)
-        )
+        try:
+            results = await asyncio.gather(
+                *(loop.run_in_executor(self._executor, _check_run, run, now) for run in runs)
+            )
+        except BrokenProcessPool as broken:
+            # A worker died (killed, out of memory): the pool takes no more batches. This one is
+            # checked on the event loop; the next large one starts the workers again.
+            log.error("a verification worker died, starting them again: %s", broken)
+            self.close()
+            return [self.verifier.check(raw, now) for raw in raws]
         return [checked for run in results for checked in run]
 
     async def ready(self) -> bool:

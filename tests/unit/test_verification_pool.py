@@ -1,7 +1,9 @@
 """Checking a batch in worker processes gives what checking it on the event loop gives."""
 
 import json
+import os
 import pickle
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +57,25 @@ async def test_workers_check_a_batch_in_order_exactly_as_the_event_loop_does() -
     reasons = [(c.rejected or c.refused).reason for c in pooled if c.rejected or c.refused]
     assert reasons == ["bad_signature", "malformed", "wrong_recipient", "decryption_failed"]
     assert pooled[-1].envelope is not None and pooled[-1].rejected is None
+
+
+async def test_a_worker_that_dies_is_replaced_and_its_batch_checked_all_the_same() -> None:
+    exchange = Exchange()
+    raws = _batch(exchange)
+    verifier = exchange.verifier()
+    inline = [_outcome(verifier.check(raw, ARRIVAL)) for raw in raws]
+    pool = VerificationPool(verifier, workers=2, inline_below=1)
+    try:
+        assert await pool.ready()
+        assert pool._executor is not None
+        os.kill(next(iter(pool._executor._processes)), signal.SIGKILL)  # out of memory, say
+        after_the_death = await pool.check_many(raws, ARRIVAL)
+        assert await pool.ready()  # started again
+        with_new_workers = await pool.check_many(raws, ARRIVAL)
+    finally:
+        pool.close()
+    assert [_outcome(c) for c in after_the_death] == inline
+    assert [_outcome(c) for c in with_new_workers] == inline
 
 
 def test_a_worker_starts_without_importing_the_nodes_main_module(tmp_path: Path) -> None:
