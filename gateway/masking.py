@@ -27,8 +27,9 @@ def mask_phone(value: str) -> str:
 
 
 def mask_address(value: str) -> str:
-    """Only the first 3 characters (the province, city or town) kept: `广兴镇****`."""
-    return value[:3] + MASK * 4
+    """Only the first 3 characters (the province, city or town) kept: `广兴镇****`; of a short
+    address, never more than a third of it (`8组` is `****`)."""
+    return value[: min(3, len(value) // 3)] + MASK * 4
 
 
 MASKS = {"id_number": mask_id_number, "phone": mask_phone, "address": mask_address}

@@ -42,8 +42,18 @@ def test_phone_keeps_first_three_and_last_four_digits(phone, masked):
     assert mask_phone(phone) == masked
 
 
-def test_address_keeps_only_its_first_three_characters():
-    assert mask_address("四川省广安市前锋区广兴镇") == "四川省****"
+@pytest.mark.parametrize(
+    ("address", "masked"),
+    [
+        ("四川省广安市前锋区广兴镇", "四川省****"),
+        ("广兴镇石桥村8组", "广兴****"),  # 8 characters: two of them
+        ("石桥村", "石****"),
+        ("12号", "1****"),
+        ("8组", "****"),
+    ],
+)
+def test_address_keeps_its_first_three_characters_and_never_more_than_a_third(address, masked):
+    assert mask_address(address) == masked
 
 
 def test_masked_person_keeps_name_and_home_and_masks_the_rest():
