@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from gateway.deps import ApiDep, Auditor, Offset
 from gateway.problems import PROBLEM_RESPONSES
@@ -38,8 +38,8 @@ async def access_log(
     user: Term | None = None,
     flow: Term | None = None,
     case_id: Term | None = None,
-    since: Annotated[datetime | None, Query(description="from this instant on")] = None,
-    until: Annotated[datetime | None, Query(description="before this instant")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="from this instant on")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="before this instant")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
 ) -> list[AccessEntry]:

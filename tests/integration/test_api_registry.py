@@ -136,6 +136,12 @@ async def test_auditor_filters_the_access_log_by_user_case_and_time(dalang):
     assert await log(since="2026-05-20T10:30:00Z") != []
     assert await log(until="2026-05-20T10:30:00Z") == []  # the clock reads 10:30: not before
     assert await log(since="2026-05-20T18:31:00+08:00") == []  # a minute later, in CST
+    # Without an offset the instant is not known (CST? UTC? the node's own zone?): refused.
+    unknown = await dalang.client.get(
+        "/audit/access-log", params={"since": "2026-05-20T10:30:00"}, headers=auditor
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["loc"] == ["query", "since"]
 
 
 async def test_only_auditors_read_the_access_log(dalang):
