@@ -269,6 +269,21 @@ class AgreementBook:
         """Whether some version of `agreement_id` is in the book."""
         return agreement_id in self._versions
 
+    def in_force_during(self, agreement_id: str, first: date, last: date) -> LoadedAgreement | None:
+        """The highest version of `agreement_id` signed by all and effective on some day from
+        `first` to `last` (none when `last` is before `first`)."""
+        versions = self._versions.get(agreement_id, {}) if first <= last else {}
+        return next(
+            (
+                versions[v]
+                for v in sorted(versions, reverse=True)
+                if not versions[v].signature_problems()
+                and versions[v].agreement.effective_from <= last
+                and versions[v].agreement.effective_until >= first
+            ),
+            None,
+        )
+
     def in_force(self, agreement_id: str, on: date) -> LoadedAgreement | None:
         """The highest version of `agreement_id` signed by all and effective on `on`."""
         versions = self._versions.get(agreement_id)

@@ -12,6 +12,7 @@ from rich.console import Console
 from contracts.agreement import AgreementBook
 from gateway.cli.console import BadInput, progress_bar, reporting_input_errors
 from gateway.cli.settings_option import ConfigOption, migrated_store, node_settings
+from gateway.routes.reports_export import NoPartnerInForce, report_parties
 from services.reports.counting import COUNTING_STEPS, count_figures
 from services.reports.export import ExportFormat, ReportExport, render
 from services.reports.export_file import render_bytes
@@ -19,30 +20,6 @@ from services.reports.period import Period, UnknownPeriod
 from services.settings import NodeSettings
 
 app = typer.Typer(help="The semiannual report (半年报).", no_args_is_help=True)
-
-
-def display_names(book: AgreementBook, ids: list[str]) -> dict[str, str]:
-    """The Chinese display name of each jurisdiction in `ids`, from the agreements in force."""
-    today = datetime.now(UTC).date()
-    names: dict[str, str] = {}
-    for agreement_id in book.ids():
-        loaded = book.in_force(agreement_id, today)
-        for party in [] if loaded is None else loaded.agreement.parties:
-            if party.id in ids:
-                names[party.id] = party.name.zh
-    return names
-
-
-def partners_in_force(book: AgreementBook, me: str) -> list[str]:
-    """Every jurisdiction sharing an agreement in force with `me` today."""
-    today = datetime.now(UTC).date()
-    found: set[str] = set()
-    for agreement_id in book.ids():
-        loaded = book.in_force(agreement_id, today)
-        parties = [] if loaded is None else [p.id for p in loaded.agreement.parties]
-        if me in parties:
-            found |= set(parties) - {me}
-    return sorted(found)
 
 
 @app.command("export")
@@ -91,12 +68,15 @@ async def _count(
     settings: NodeSettings, period: Period, on_step: Callable[[str], None]
 ) -> ReportExport:
     book = AgreementBook.from_paths(settings.agreements)
-    partners = partners_in_force(book, settings.jurisdiction)
-    if not partners:
-        raise BadInput(f"{settings.jurisdiction} has no agreement in force with a partner")
+    today = datetime.now(UTC).date()
+    try:
+        parties = report_parties(book, settings.jurisdiction, period, today)
+    except NoPartnerInForce as exc:
+        raise BadInput(str(exc)) from None
     async with migrated_store(settings) as db, db.snapshot() as conn:
         figures = await count_figures(
-            conn, settings.jurisdiction, partners, period, on_step=on_step
+            conn, settings.jurisdiction, parties.partners, period, on_step=on_step
         )
-    names = display_names(book, [settings.jurisdiction, *partners])
-    return ReportExport(period.name, settings.jurisdiction, partners, figures, names=names)
+    return ReportExport(
+        period.name, settings.jurisdiction, parties.partners, figures, names=parties.names
+    )
