@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.errors import EnvelopeRejected, ReplayedEnvelope, SequenceGap
+from contracts.errors import ChainBreak, EnvelopeRejected, ReplayedEnvelope, SequenceGap
 from services.bus.handlers import Handler, NotApplicable, StoreRefused
 from services.bus.inbox_batch import Batch, Claimed, claimed
 from services.bus.verification import Checked, VerifiedEvent, Verifier
@@ -148,8 +148,12 @@ class Inbox:
         try:
             envelope, agreement = self.verifier.place(checked, await batch.position(who.sender))
         except SequenceGap as gap:
-            await batch.hold(who.sender, gap.got, raw)
-            return Receipt(Outcome.HELD, gap=(gap.expected, gap.got - 1))
+            if await batch.hold(who.sender, gap.got, raw):
+                return Receipt(Outcome.HELD, gap=(gap.expected, gap.got - 1))
+            # Two authentic envelopes for one place in the stream: the sender forked its chain.
+            detail = f"another envelope is already held at seq {gap.got} of this stream"
+            await batch.quarantine(raw, stream_seq, ChainBreak.reason, detail)
+            return Receipt(Outcome.QUARANTINED, ChainBreak.reason)
         except EnvelopeRejected as err:
             await batch.quarantine(raw, stream_seq, err.reason, err.detail)
             return Receipt(Outcome.QUARANTINED, err.reason)

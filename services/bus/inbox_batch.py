@@ -138,13 +138,14 @@ class Batch:
             }
         )
 
-    async def hold(self, sender: str | None, seq: int, raw: bytes) -> None:
-        """Keep an envelope that arrived before its predecessors."""
-        await insert_if_absent(
-            self.conn,
-            held,
-            {"sender": sender, "seq": seq, "envelope": raw, "received_at": self.now},
-        )
+    async def hold(self, sender: str | None, seq: int, raw: bytes) -> bool:
+        """Keep an envelope that arrived before its predecessors; False when another one is
+        held in its place (the same bytes again are a redelivery, held already)."""
+        row = {"sender": sender, "seq": seq, "envelope": raw, "received_at": self.now}
+        if await insert_if_absent(self.conn, held, row):
+            return True
+        kept = select(held.c.envelope).where(held.c.sender == sender, held.c.seq == seq)
+        return bytes((await self.conn.execute(kept)).scalar_one()) == raw
 
     async def quarantine(
         self, raw: bytes, stream_seq: int | None, reason: str, detail: str

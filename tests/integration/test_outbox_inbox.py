@@ -27,7 +27,7 @@ from services.bus.transport import TransportError, ensure_outbound_stream
 from services.bus.verification import Verifier
 from services.store.database import Database
 from services.store.tables import held as held_table
-from services.store.tables import inbound_streams, outbox, quarantine
+from services.store.tables import inbound_streams, outbound_streams, outbox, quarantine
 from services.store.tables import inbox as inbox_table
 from tests.support.nats import NatsServer, connect, wait_for_messages
 from tests.support.trust import NOW, Bureau, agreement_document, flow, sign_document
@@ -214,6 +214,37 @@ async def test_out_of_order_envelope_is_held_until_the_gap_is_filled(pair):
     assert await _count(receiver, effects) == 3
     async with receiver.transaction() as conn:
         assert (await conn.execute(select(inbound_streams.c.applied_seq))).scalar_one() == 3
+
+
+async def test_a_second_envelope_for_a_held_place_is_quarantined_not_dropped(pair):
+    """The sender forked its chain (its store restored from a backup, say): two authentic
+    envelopes claim seq 3. The first waits for its predecessors; the second is quarantined
+    with its bytes; the first again (a redelivery) is still only held."""
+    sender, receiver = pair
+    first, second, third = [await _send(sender, n) for n in range(3)]
+    async with sender.transaction() as conn:  # back to seq 2, as a backup taken then
+        await conn.execute(outbox.delete().where(outbox.c.seq == 3))
+        head = Envelope.from_wire(second).chain_hash()
+        await conn.execute(outbound_streams.update().values(last_seq=2, head=head))
+    fork = await _send(sender, 33)
+    assert Envelope.from_wire(fork).seq == 3 and fork != third
+    inbox = _inbox(receiver)
+
+    assert (await inbox.receive(third)).outcome == Outcome.HELD
+    forked = await inbox.receive(fork)
+    assert (await inbox.receive(third)).outcome == Outcome.HELD
+    assert [(r.outcome, r.reason) for r in await inbox.receive_many([(first, 1), (second, 2)])] == [
+        (Outcome.APPLIED, None),
+        (Outcome.APPLIED, None),
+    ]
+
+    assert (forked.outcome, forked.reason) == (Outcome.QUARANTINED, "chain_break")
+    async with receiver.transaction() as conn:
+        assert (await conn.execute(select(inbound_streams.c.applied_seq))).scalar_one() == 3
+        kept = (await conn.execute(select(quarantine.c.raw, quarantine.c.detail))).one()
+    assert bytes(kept.raw) == fork
+    assert kept.detail == "another envelope is already held at seq 3 of this stream"
+    assert await _count(receiver, effects) == 3
 
 
 async def test_a_long_run_of_held_envelopes_is_settled_a_bounded_number_a_transaction(pair):
