@@ -88,6 +88,24 @@ async def test_a_nul_character_in_any_text_is_a_422_problem_and_nothing_is_filed
     assert listed.json() == []
 
 
+async def test_an_identity_number_with_a_wrong_check_digit_is_a_422_and_nothing_is_filed(dalang):
+    """A digit mistyped at the window is caught there, not at the home registry."""
+    clerk = await dalang.token(Role.WINDOW_CLERK)
+    mistyped = ID_NUMBER[:8] + str((int(ID_NUMBER[8]) + 1) % 10) + ID_NUMBER[9:]
+    body = filing()
+    body["applicant"] = body["applicant"] | {"id_number": mistyped}
+
+    filed = await dalang.client.post("/registry/requests", json=body, headers=clerk)
+
+    problem = assert_problem(filed, 422, "/problems/invalid_request")
+    assert problem["errors"][0]["msg"] == (
+        "Value error, applicant.id_number: "
+        "its last character is not the check digit of the 17 before it"
+    )
+    assert mistyped not in filed.text
+    assert (await dalang.client.get("/registry/requests", headers=clerk)).json() == []
+
+
 async def test_illegal_step_is_a_409_problem_naming_the_state(dalang):
     clerk = await dalang.token(Role.WINDOW_CLERK)
     filed = await dalang.client.post("/registry/requests", json=filing(), headers=clerk)
