@@ -8,18 +8,16 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_DIGITS = "10X98765432"
+from contracts.events.common import check_character
 
 
 def check_digit_matches(id_number: str) -> bool:
-    """Whether the 18th character of a resident identity number is the check digit of the 17
-    before it (GB 11643-1999: ISO 7064 MOD 11-2); True for what is not 17 digits and one more
-    character, which the contract's pattern refuses with its own message."""
+    """Whether the 18th character of a resident identity number is the check character of the
+    17 before it; True for what is not 17 digits and one more character, which the contract's
+    pattern refuses with its own message."""
     if len(id_number) != 18 or not id_number[:17].isdigit():
         return True
-    total = sum(int(digit) * weight for digit, weight in zip(id_number, _WEIGHTS, strict=False))
-    return _CHECK_DIGITS[total % 11] == id_number[17]
+    return check_character(id_number[:17]) == id_number[17]
 
 
 def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
