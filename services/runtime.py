@@ -19,7 +19,12 @@ from services.bus.receipts import issue_receipts
 from services.bus.receiver import Receiver, consumer_name
 from services.bus.relay import Relay
 from services.bus.topology import Partner, inbound_stream
-from services.bus.transport import DurableConsumer, ensure_inbound_stream, ensure_outbound_stream
+from services.bus.transport import (
+    DurableConsumer,
+    ensure_inbound_stream,
+    ensure_outbound_stream,
+    stop_if_cancelled,
+)
 from services.embedded_nats import EmbeddedNats
 from services.nats_events import NatsEvents
 from services.node import Node
@@ -44,6 +49,7 @@ async def supervised(name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -
         except asyncio.CancelledError:
             raise
         except Exception:
+            stop_if_cancelled()  # a cancel swallowed on the way is not a failure to restart
             log.exception("%s loop failed; restarting in 1 s", name)
             await asyncio.sleep(1.0)
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.bus.gaps import GapRepair
 from services.bus.inbox import Inbox, Outcome
 from services.bus.topology import sender_of
-from services.bus.transport import Delivery, DurableConsumer, TransportError
+from services.bus.transport import Delivery, DurableConsumer, TransportError, stop_if_cancelled
 from services.bus.verification import Checked
 from services.store.database import StoreUnavailable
 
@@ -51,6 +51,7 @@ class Receiver:
         """
         ahead: _Fetched | None = None
         while True:
+            stop_if_cancelled()
             fetched = None
             try:
                 if ahead is None or len(ahead.deliveries) == self.batch:
@@ -95,6 +96,7 @@ class Receiver:
                 log.error("inbox: store failed, batch kept until it answers: %s", failure)
                 for delivery in deliveries:
                     await delivery.in_progress()
+                stop_if_cancelled()
                 await asyncio.sleep(self.store_retry_s)
         for delivery, receipt, checked in zip(deliveries, receipts, checks, strict=True):
             if self.gaps is not None:

@@ -23,7 +23,13 @@ from nats.js import JetStreamContext
 from services.bus.outbox import PendingEnvelope, mark_published, pending
 from services.bus.pubacks import PubAcks
 from services.bus.topology import event_subject
-from services.bus.transport import Outgoing, TransportError, open_pubacks, publish_batch
+from services.bus.transport import (
+    Outgoing,
+    TransportError,
+    open_pubacks,
+    publish_batch,
+    stop_if_cancelled,
+)
 from services.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -76,6 +82,7 @@ class Relay:
     async def run(self) -> None:
         """Publish for ever: at once when woken, else every `idle_poll_s`; retry after failures."""
         while True:
+            stop_if_cancelled()
             self.wake.clear()
             try:
                 await self.publish_pending()

@@ -6,6 +6,7 @@ the leaf node. A broken link only delays delivery and both ends keep a copy. Nam
 services.bus.topology. Every function takes a JetStream context; none connects by itself.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,15 @@ DEFAULT_BACKOFF = (5.0, 30.0, 120.0, 600.0)
 
 class TransportError(Exception):
     """NATS JetStream refused an operation or could not confirm it."""
+
+
+def stop_if_cancelled() -> None:
+    """Raise the cancel of the current task that nats-py swallowed: a publish that waits while
+    it flushes catches CancelledError and returns (nats-py 2.16, `Client._flush_pending`), so a
+    loop cancelled there would go on. The task still counts the request (`cancelling()`)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class JetStreamUnavailable(TransportError):
