@@ -2,8 +2,12 @@
 digit is wrong; saying where, never the value."""
 
 import pytest
+from pydantic import ValidationError
 
+from gateway.routes.disputes_models import DisputeBatch
 from gateway.routes.text import check_digit_matches, refusal
+
+ID_NUMBER = "511602199003071232"
 
 
 @pytest.mark.parametrize(
@@ -30,3 +34,30 @@ def test_a_refusal_names_where_and_never_the_value():
     )
     assert refusal({"note": "a\x00b"}) == "note holds a NUL character"
     assert refusal({"id_number": "511602199003071232", "note": "fine"}) is None
+
+
+def test_a_batch_is_checked_as_one_body_and_the_refusal_names_the_report() -> None:
+    reports = [
+        {
+            "dispute_id": f"DL-{n}",
+            "category": "wages_labour",
+            "risk": "low",
+            "source": "walk_in",
+            "place": "Dalang",
+            "parties": [
+                {"name": "a", "home_jurisdiction": "guangan-qianfeng", "id_number": ID_NUMBER}
+            ],
+            "narrative": "Unpaid wages.",
+            "occurred_on": "2026-03-02",
+        }
+        for n in range(5)
+    ]
+    assert DisputeBatch.model_validate({"reports": reports}).reports[4].dispute_id == "DL-4"
+    reports[3] = reports[3] | {"narrative": "Unpaid\x00"}
+    reports[4]["parties"][0]["id_number"] = ID_NUMBER[:-1] + "3"
+
+    with pytest.raises(ValidationError) as refused:
+        DisputeBatch.model_validate({"reports": reports})
+
+    [error] = refused.value.errors()
+    assert error["msg"] == "Value error, reports.3.narrative holds a NUL character"
