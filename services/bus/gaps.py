@@ -38,11 +38,18 @@ class GapRepair:
     applied_origin: dict[str, int] = field(default_factory=dict)
 
     def note(self, sender: str, outcome: Outcome, origin: Origin | None) -> None:
-        """Remember what a delivery from `sender` did: held opens a gap, applied moves on."""
+        """Remember what a delivery from `sender` did: held opens a gap, applied moves on.
+
+        A delivery placed after the first one held (a resend that landed late) closed that
+        gap: it is forgotten, so that the next envelope held opens a gap of its own.
+        """
         if outcome == Outcome.HELD and sender not in self.gaps:
             self.gaps[sender] = OpenGap(self.clock(), origin.seq if origin else None)
         elif outcome != Outcome.HELD and origin is not None:
             self.applied_origin[sender] = max(self.applied_origin.get(sender, 0), origin.seq)
+            gap = self.gaps.get(sender)
+            if gap is not None and gap.below is not None and origin.seq > gap.below:
+                del self.gaps[sender]
 
     async def repair_due(self) -> int:
         """Re-read every gap open longer than `after_s`; how many envelopes were re-read."""
