@@ -247,7 +247,7 @@ async def _act(node: Node, mediation_id: str, event: EventData) -> Sent:
 async def _send_and_apply(
     node: Node, conn: AsyncConnection, case: Mediation, event: EventData
 ) -> Sent:
-    check_step(case, event, node.jurisdiction)
+    check_step(case, event, node.jurisdiction, sending=True)
     other = case.other_side(node.jurisdiction)
     check_onward(
         node.jurisdiction,

@@ -112,7 +112,9 @@ async def _accepted(conn: AsyncConnection, verified: VerifiedEvent) -> None:
 async def _declined(conn: AsyncConnection, verified: VerifiedEvent) -> None:
     event = expect(verified, MediationDeclinedV1)
     summary = f"declined by {event.declined_by}: {event.reason}"
-    await _step(conn, verified, event.mediation_id, {"answer_note": event.reason}, summary)
+    # A decline that crossed the requester's withdrawal replaces it there.
+    values = {"answer_note": event.reason, "closure": None, "closed_on": None, "close_note": None}
+    await _step(conn, verified, event.mediation_id, values, summary)
 
 
 async def _task_assigned(conn: AsyncConnection, verified: VerifiedEvent) -> None:

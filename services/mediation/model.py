@@ -7,7 +7,7 @@ Pure: no database, no transport.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -149,10 +149,27 @@ class Mediation:
     handling: str | None = None
     correlation: str = ""  # the case thread: its first event, and its latest
     last_event_id: str = ""
+    accepted: bool = False  # the side asked took its part
+    closure: str | None = None
 
     @property
     def sides(self) -> tuple[str, str]:
         return (self.requested_by, self.partner)
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.state == MediationState.CLOSED and self.closure == MediationClosure.WITHDRAWN
+
+    def as_before_closing(self) -> "Mediation":
+        """The case as it stood when it was closed: proposed, accepted or requested."""
+        before = (
+            MediationState.PROPOSED
+            if self.terms_digest is not None
+            else MediationState.ACCEPTED
+            if self.accepted
+            else MediationState.REQUESTED
+        )
+        return replace(self, state=before)
 
     def other_side(self, me: str) -> str:
         return self.partner if me == self.requested_by else self.requested_by
@@ -183,16 +200,34 @@ def check_request(dispute: Dispute, event: MediationRequestedV1, actor: str, par
         raise DisputeNotOpen(f"dispute {dispute.dispute_id} is {dispute.state.value}")
 
 
-def check_step(case: Mediation, event: EventData, actor: str) -> MediationState:
-    """The state after `actor` takes step `event`; raises the typed error that forbids it."""
+def check_step(
+    case: Mediation, event: EventData, actor: str, sending: bool = False
+) -> MediationState:
+    """The state after `actor` takes step `event`; raises the typed error that forbids it.
+
+    `sending`: the step is this node's own, so a step taken only as received is refused.
+    """
     if actor not in case.sides:
         raise NotPartyToCase(
             f"{actor} is not party to mediation {case.mediation_id} "
             f"(between {case.requested_by} and {case.partner})"
         )
+    if case.withdrawn and actor != case.requested_by and not sending:
+        return _crossing_withdrawal(case, event, actor)
     state = next_state(case.state, event.event_type)
     _check_rule(case, event, actor)
     return state
+
+
+def _crossing_withdrawal(case: Mediation, event: EventData, actor: str) -> MediationState:
+    """A step the other side took before the requester's withdrawal reached it (no node sends
+    one to a mediation it knows is closed): checked against the case as it stood then. Its
+    decline or its close replaces the withdrawal, which its node refuses on arrival; any other
+    step leaves the case closed, as the withdrawal will close it there too."""
+    before = case.as_before_closing()
+    state = next_state(before.state, event.event_type)
+    _check_rule(before, event, actor)
+    return state if state in (MediationState.DECLINED, MediationState.CLOSED) else case.state
 
 
 def _check_rule(case: Mediation, event: EventData, actor: str) -> None:

@@ -42,6 +42,8 @@ async def find_mediation(conn: AsyncConnection, mediation_id: str) -> Mediation 
         handling=row.handling,
         correlation=row.correlation,
         last_event_id=row.last_event_id,
+        accepted=row.officer is not None,
+        closure=row.closure,
     )
 
 

@@ -246,3 +246,100 @@ async def test_a_bureau_not_party_to_the_mediation_cannot_act_on_it(
         case = await get_mediation_case(net.db(DALANG), M)
     assert (delivery.receipt.outcome, reason) == (Outcome.QUARANTINED, "not_party_to_case")
     assert case is not None and [t.findings for t in case.tasks] == ["f", None]
+
+
+async def _requested_by_the_partner(net: Network) -> None:
+    """Dalang reports the fight; Qianfeng, which holds it as a partner, asks Dalang to mediate."""
+    await report_dispute(
+        net[DALANG],
+        ReportDispute(
+            dispute_id="DL-1",
+            category="land",
+            risk="high",
+            source="police_assistant",
+            place="Xiangtou village, Dalang",
+            parties=[Person(name="老黄", home_jurisdiction=QIANFENG)],
+            narrative="A land quarrel became a fight.",
+            occurred_on="2022-02-10",
+        ),
+    )
+    await _settle(net)
+    await request_mediation(
+        net[QIANFENG],
+        RequestMediation(
+            mediation_id=M,
+            dispute_id="DL-1",
+            mediator=ASSISTANT,
+            summary="Fight rooted in a land quarrel.",
+            requested_part="Establish who started the fight.",
+        ),
+    )
+    await _settle(net)
+
+
+async def test_a_withdrawal_crossing_the_owners_close_with_an_agreement_gives_way_to_it(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path) as net:
+        await _requested_by_the_partner(net)
+        await accept_mediation(net[DALANG], AcceptMediation(mediation_id=M, officer=ASSISTANT))
+        await _settle(net)
+        await propose_outcome(
+            net[DALANG], ProposeOutcome(mediation_id=M, mediator=ASSISTANT, outcome=OUTCOME)
+        )
+        await _settle(net)
+        for side in (DALANG, QIANFENG):
+            await sign_outcome(net[side], _signature())
+        await _settle(net)
+        # Qianfeng withdraws at the moment Dalang, which owns the dispute, closes it agreed.
+        await close_mediation(net[QIANFENG], CloseMediation(mediation_id=M, closure="withdrawn"))
+        await close_mediation(
+            net[DALANG], CloseMediation(mediation_id=M, closure="agreement_signed")
+        )
+        deliveries = {d.recipient: d.receipt for d in await net.deliver_all()}
+        cases = [await get_mediation_case(net.db(j), M) for j in (DALANG, QIANFENG)]
+        disputes = [await get_dispute_case(net.db(j), "DL-1") for j in (DALANG, QIANFENG)]
+    assert deliveries[QIANFENG].outcome == Outcome.APPLIED
+    assert (deliveries[DALANG].outcome, deliveries[DALANG].reason) == (
+        Outcome.QUARANTINED,
+        "illegal_transition",
+    )
+    assert [(c.state, c.closure) for c in cases if c] == [
+        (MediationState.CLOSED, "agreement_signed")
+    ] * 2
+    assert [(d.state, d.mediation_id) for d in disputes if d] == [(DisputeState.RESOLVED, M)] * 2
+
+
+async def test_a_withdrawal_crossing_a_decline_gives_way_to_it(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path) as net:
+        await _requested(net)
+        await close_mediation(net[DALANG], CloseMediation(mediation_id=M, closure="withdrawn"))
+        await decline_mediation(
+            net[QIANFENG], DeclineMediation(mediation_id=M, reason="Guixing takes it.")
+        )
+        await net.deliver_all()
+        cases = [await get_mediation_case(net.db(j), M) for j in (DALANG, QIANFENG)]
+    assert [(c.state, c.closure, c.answer_note) for c in cases if c] == [
+        (MediationState.DECLINED, None, "Guixing takes it.")
+    ] * 2
+
+
+async def test_steps_crossing_a_withdrawal_are_kept_but_none_is_sent_after_it_arrives(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path) as net:
+        await _requested(net)
+        await close_mediation(net[DALANG], CloseMediation(mediation_id=M, closure="withdrawn"))
+        await accept_mediation(net[QIANFENG], AcceptMediation(mediation_id=M, officer=ASSISTANT))
+        net.assert_applied(await net.deliver_all())
+        with pytest.raises(IllegalMediationTransition, match="closed mediation"):
+            await assign_task(
+                net[QIANFENG],
+                AssignTask(mediation_id=M, task_id=T1, assignee=QIANFENG, description="d"),
+            )
+        cases = [await get_mediation_case(net.db(j), M) for j in (DALANG, QIANFENG)]
+    assert [(c.state, c.closure, c.officer) for c in cases if c] == [
+        (MediationState.CLOSED, "withdrawn", ASSISTANT)
+    ] * 2
