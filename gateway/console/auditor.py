@@ -7,6 +7,7 @@ from gateway.console.pages import render
 from gateway.console.session import PREFIX, AuditViewer
 from gateway.node_api import node_api
 from gateway.routes import audit as audit_api
+from gateway.routes.text import Term
 from services.bus.audit import audit_store
 
 router = APIRouter(prefix=f"{PREFIX}/audit", include_in_schema=False)
@@ -14,7 +15,7 @@ router = APIRouter(prefix=f"{PREFIX}/audit", include_in_schema=False)
 
 @router.get("")
 async def access_log(
-    request: Request, staff: AuditViewer, user: str = "", case_id: str = ""
+    request: Request, staff: AuditViewer, user: Term = "", case_id: Term = ""
 ) -> HTMLResponse:
     """Who read which case's personal fields, newest first (field names, never values)."""
     entries = await audit_api.access_log(

@@ -13,7 +13,8 @@ from gateway.console.pages import DOMAIN_ERRORS, SECURITY_HEADERS, form_text, re
 from gateway.console.session import PREFIX, RegistryFiler, RegistryViewer, Staff
 from gateway.node_api import NodeApi, node_api
 from gateway.routes import registry as registry_api
-from gateway.routes.registry_models import Filing
+from gateway.routes.registry import MaterialCode
+from gateway.routes.registry_models import Filing, RequestId
 from gateway.routes.reports_export import parties_in_force
 from services.registry import commands as c
 from services.registry.catalogue import service_catalogue
@@ -65,7 +66,7 @@ async def file_request(request: Request, staff: RegistryFiler) -> Response:
 
 
 @router.get("/{request_id}")
-async def request_page(request: Request, request_id: str, staff: RegistryViewer) -> Response:
+async def request_page(request: Request, request_id: RequestId, staff: RegistryViewer) -> Response:
     """One request: summary, applicant, materials, what is owed and its timeline."""
     api = node_api(request)
     action = f"GET {PREFIX}/registry/{{request_id}}"
@@ -90,7 +91,7 @@ async def request_page(request: Request, request_id: str, staff: RegistryViewer)
 
 @router.post("/{request_id}/materials/{material}/file")
 async def send_material_file(
-    request: Request, request_id: str, material: str, staff: RegistryFiler
+    request: Request, request_id: RequestId, material: MaterialCode, staff: RegistryFiler
 ) -> Response:
     """The window sends a declared material's file to the home registry, as PUT
     /registry/requests/{id}/materials/{code}/file does."""
@@ -117,7 +118,7 @@ async def send_material_file(
 
 @router.get("/{request_id}/materials/{material}/file")
 async def material_file(
-    request: Request, request_id: str, material: str, staff: RegistryViewer
+    request: Request, request_id: RequestId, material: MaterialCode, staff: RegistryViewer
 ) -> Response:
     """A material file received whole here, for those who read the applicant in full; the
     read is access-logged as GET /registry/requests/{id}/materials/{code}/file is."""

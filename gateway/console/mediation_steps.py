@@ -4,17 +4,19 @@ its own tasks. Each form calls the JSON API's route function; its refusals (409,
 as the console shows every refusal, and change nothing."""
 
 from collections.abc import Awaitable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from contracts.yaml_core import SAFE_INTEGER
 from gateway.console.pages import DOMAIN_ERRORS, form_text, refused
 from gateway.console.session import PREFIX, CaseAnswerer, CaseSigner, Staff
 from gateway.node_api import node_api
 from gateway.routes import mediation as mediation_api
+from gateway.routes.mediation import MediationId, TaskId
 from gateway.routes.mediation_models import (
     Acceptance,
     Declining,
@@ -43,7 +45,7 @@ def _optional(form: FormData, *names: str) -> dict[str, str]:
 
 
 @router.post("/{mediation_id}/accept")
-async def accept(request: Request, mediation_id: str, staff: CaseAnswerer) -> Response:
+async def accept(request: Request, mediation_id: MediationId, staff: CaseAnswerer) -> Response:
     """The side asked takes its part, naming the officer who answers for it."""
     api = node_api(request)
     form = await request.form()
@@ -58,7 +60,7 @@ async def accept(request: Request, mediation_id: str, staff: CaseAnswerer) -> Re
 
 
 @router.post("/{mediation_id}/decline")
-async def decline(request: Request, mediation_id: str, staff: CaseAnswerer) -> Response:
+async def decline(request: Request, mediation_id: MediationId, staff: CaseAnswerer) -> Response:
     """The side asked declines, and says why."""
     api = node_api(request)
     try:
@@ -71,7 +73,7 @@ async def decline(request: Request, mediation_id: str, staff: CaseAnswerer) -> R
 
 
 @router.post("/{mediation_id}/tasks")
-async def assign_task(request: Request, mediation_id: str, staff: CaseSigner) -> Response:
+async def assign_task(request: Request, mediation_id: MediationId, staff: CaseSigner) -> Response:
     """The mediator gives one side a part of the work, done in its own jurisdiction."""
     api = node_api(request)
     form = await request.form()
@@ -87,7 +89,7 @@ async def assign_task(request: Request, mediation_id: str, staff: CaseSigner) ->
 
 @router.post("/{mediation_id}/tasks/{task_id}/findings")
 async def report_findings(
-    request: Request, mediation_id: str, task_id: str, staff: CaseAnswerer
+    request: Request, mediation_id: MediationId, task_id: TaskId, staff: CaseAnswerer
 ) -> Response:
     """This side reports what it established for one of its tasks."""
     api = node_api(request)
@@ -102,7 +104,9 @@ async def report_findings(
 
 
 @router.post("/{mediation_id}/outcome")
-async def propose_outcome(request: Request, mediation_id: str, staff: CaseSigner) -> Response:
+async def propose_outcome(
+    request: Request, mediation_id: MediationId, staff: CaseSigner
+) -> Response:
     """The mediator proposes the outcome: one term a line, and at most one payment."""
     api = node_api(request)
     form = await request.form()
@@ -138,8 +142,11 @@ def _fen(yuan: str) -> int:
     """An amount typed in yuan (at most two decimals) as whole fen."""
     try:
         fen = Decimal(yuan) * 100
-    except InvalidOperation as exc:
+    except ArithmeticError as exc:  # not a number, or beyond Decimal's range (1e999999)
         raise ValueError(f"outcome.compensation.amount: {yuan!r} is not an amount in yuan") from exc
     if not fen.is_finite() or fen != fen.to_integral_value():
         raise ValueError("outcome.compensation.amount: at most two decimals (fen)")
+    # Refused before int(): a million-digit integer would hold the event loop for seconds.
+    if abs(fen) > SAFE_INTEGER:
+        raise ValueError("outcome.compensation.amount: beyond what a signed envelope carries")
     return int(fen)

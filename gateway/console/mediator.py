@@ -13,6 +13,8 @@ from gateway.deps import CASE_ANSWERS, CASE_STEPS
 from gateway.node_api import node_api
 from gateway.routes import disputes as disputes_api
 from gateway.routes import mediation as mediation_api
+from gateway.routes.disputes import DisputeId
+from gateway.routes.mediation import MediationId
 from gateway.routes.mediation_models import Mediation, Signature
 from gateway.routes.reports_export import parties_in_force
 from services.mediation.model import MediationState
@@ -39,7 +41,7 @@ async def disputes(request: Request, staff: CaseViewer, concerning: str = "") ->
 
 
 @router.get("/disputes/{dispute_id}")
-async def dispute(request: Request, dispute_id: str, staff: CaseViewer) -> Response:
+async def dispute(request: Request, dispute_id: DisputeId, staff: CaseViewer) -> Response:
     """One dispute; parties masked and the read logged as GET /disputes/{id} does."""
     action = f"GET {PREFIX}/disputes/{{dispute_id}}"
     try:
@@ -57,7 +59,7 @@ async def mediations(request: Request, staff: CaseViewer) -> HTMLResponse:
 
 
 @router.get("/mediations/{mediation_id}")
-async def mediation(request: Request, mediation_id: str, staff: CaseViewer) -> Response:
+async def mediation(request: Request, mediation_id: MediationId, staff: CaseViewer) -> Response:
     """A mediation: tasks by side, the proposed outcome and its digest, signatures, timeline."""
     api = node_api(request)
     try:
@@ -94,7 +96,7 @@ def _steps_open(case: Mediation, here: str, role: Role) -> dict[str, Any]:
 
 
 @router.post("/mediations/{mediation_id}/sign")
-async def sign(request: Request, mediation_id: str, staff: CaseSigner) -> Response:
+async def sign(request: Request, mediation_id: MediationId, staff: CaseSigner) -> Response:
     """This side signs the proposed outcome whose digest the page showed."""
     api = node_api(request)
     form = await request.form()

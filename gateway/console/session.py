@@ -58,8 +58,13 @@ def csrf_token(session_token: str) -> str:
 
 
 def same_token(given: object, expected: str) -> bool:
-    """Whether a posted token matches, compared in constant time."""
-    return isinstance(given, str) and hmac.compare_digest(given.encode(), expected.encode())
+    """Whether a posted token matches, compared in constant time; none matches an empty one
+    (a login cookie another site's post does not send)."""
+    return (
+        isinstance(given, str)
+        and bool(expected)
+        and hmac.compare_digest(given.encode(), expected.encode())
+    )
 
 
 def start_session(response: Response, token: str, secure: bool) -> None:

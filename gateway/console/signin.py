@@ -20,13 +20,19 @@ from services.users.accounts import user_holding
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
+def _login_form(request: Request, status: int = 200, failed: bool = False) -> HTMLResponse:
+    """The login form with its double-submit token, in the form and in the cookie, so that
+    a refused form answers one that can be sent again."""
+    token = login_form_token(request)
+    page = render(request, "login.html", None, status, form_token=token, failed=failed)
+    page.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path=PREFIX)
+    return page
+
+
 @router.get("/login")
 async def login_page(request: Request) -> HTMLResponse:
     """The login form: the user pastes the token `fengqiao users add` printed."""
-    token = login_form_token(request)
-    page = render(request, "login.html", None, form_token=token)
-    page.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path=PREFIX)
-    return page
+    return _login_form(request)
 
 
 @router.post("/login")
@@ -34,16 +40,13 @@ async def login(request: Request) -> Response:
     """Check the token; on success keep it in the session cookie and open the user's pages."""
     form = await request.form()
     if not same_token(form.get(CSRF_FIELD), request.cookies.get(LOGIN_COOKIE, "")):
-        return render(request, "login.html", None, 403, form_token=login_form_token(request))
+        return _login_form(request, 403)
     token = str(form.get("token", "")).strip()
     user = None
     if token:
         user = await user_holding(node_api(request).node.db, token)
     if user is None:
-        page = render(
-            request, "login.html", None, 401, form_token=login_form_token(request), failed=True
-        )
-        return page
+        return _login_form(request, 401, failed=True)
     done = RedirectResponse(f"{PREFIX}/", status_code=303)
     start_session(done, token, secure=request.url.scheme == "https")
     return done

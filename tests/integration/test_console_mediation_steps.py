@@ -3,6 +3,7 @@ SQLite): the side asked accepts or declines, the mediator assigns tasks and prop
 each side reports its findings; a form without the session's CSRF token and a step the flow
 refuses (409) or a bad value (422) are shown as errors and change nothing on either side."""
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,31 @@ async def test_an_amount_that_is_not_whole_fen_is_a_422_page_and_proposes_nothin
         "purpose": "medical costs",
     }
     posted = await _post(pair, DALANG, "outcome", proposal)
+    assert posted.status_code == 422 and "amount" in posted.text
+    assert await pair.net.deliver_all() == []  # nothing was sent
+    assert (await _case(pair, DALANG))["state"] == "accepted"
+
+
+@pytest.mark.parametrize("amount", ["1e999999", "1e999990"])
+async def test_an_amount_beyond_any_payment_is_a_422_page_at_once_and_proposes_nothing(
+    pair, amount
+):
+    """Beyond Decimal's range was a 500; just inside it, a million-digit integer held the
+    node's event loop for half a minute before the envelope refused it."""
+    await _accepted(pair)
+    await sign_in(pair[DALANG], Role.MEDIATOR, "mediator.tang")
+    proposal = {
+        "mediator_name": ASSISTANT["name"],
+        "mediator_home": QIANFENG,
+        "terms": "老程 pays the medical costs",
+        "payer_name": "老程",
+        "payee_name": "老黄",
+        "amount_yuan": amount,
+        "purpose": "medical costs",
+    }
+    started = time.monotonic()
+    posted = await _post(pair, DALANG, "outcome", proposal)
+    assert time.monotonic() - started < 5
     assert posted.status_code == 422 and "amount" in posted.text
     assert await pair.net.deliver_all() == []  # nothing was sent
     assert (await _case(pair, DALANG))["state"] == "accepted"

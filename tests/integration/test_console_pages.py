@@ -1,5 +1,6 @@
-"""The console's pages over HTTP at Dalang's node (SQLite, no NATS): sign-in, CSRF, roles,
-masking and the access log as the API has them, bad forms refused with nothing filed."""
+"""The console's pages over HTTP at Dalang's node (SQLite, PostgreSQL where the store matters; no
+NATS): sign-in, CSRF, roles, masking and the access log as the API has them, bad forms refused
+with nothing filed."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,6 +23,12 @@ MASKED_ID = "511602********1232"
 @pytest.fixture
 async def dalang(tmp_path: Path) -> AsyncIterator[ApiNode]:
     async with dalang_without_nats("sqlite", tmp_path) as node:
+        yield node
+
+
+@pytest.fixture
+async def dalang_pg(tmp_path: Path) -> AsyncIterator[ApiNode]:
+    async with dalang_without_nats("postgresql", tmp_path) as node:
         yield node
 
 
@@ -74,6 +81,33 @@ async def test_login_form_without_its_double_submit_token_is_refused(dalang):
     )
     assert posted.status_code == 403
     assert "fq_session" not in posted.headers.get("set-cookie", "")
+
+
+async def test_a_login_posted_from_another_site_with_an_empty_token_signs_nobody_in(dalang):
+    """Another site's page can post the login form but not read or send our login cookie: an
+    empty token matched the missing cookie, signing the victim's browser in as the sender."""
+    await dalang.token(Role.WINDOW_CLERK, "clerk.li")
+    posted = await dalang.client.post(
+        "/console/login", data={"csrf": "", "token": dalang.tokens["clerk.li"]}
+    )
+    assert posted.status_code == 403
+    assert "fq_session" not in posted.headers.get("set-cookie", "")
+
+
+async def test_a_refused_login_form_can_be_sent_again(dalang):
+    """A login page left open after the login cookie went (signed in from another tab) is
+    refused once; the page it answers carries a token its cookie matches."""
+    await dalang.token(Role.WINDOW_CLERK, "clerk.li")
+    stale = await dalang.client.post(
+        "/console/login", data={"csrf": "stale", "token": dalang.tokens["clerk.li"]}
+    )
+    assert stale.status_code == 403
+    token = FORM_TOKEN.search(stale.text)
+    assert token
+    again = await dalang.client.post(
+        "/console/login", data={"csrf": token.group(1), "token": dalang.tokens["clerk.li"]}
+    )
+    assert again.status_code == 303 and again.headers["location"] == "/console/"
 
 
 async def test_a_form_posted_without_the_sessions_csrf_token_files_nothing(dalang):
@@ -133,3 +167,24 @@ async def test_english_is_chosen_with_lang_and_remembered(dalang):
     english = await dalang.client.get("/console/login?lang=en")
     assert "<h1>Sign in</h1>" in english.text and "fq_lang=en" in english.headers["set-cookie"]
     assert "<h1>Sign in</h1>" in (await dalang.client.get("/console/login")).text
+
+
+async def test_a_case_id_or_filter_with_a_nul_is_refused_as_the_api_does_not_a_500(dalang_pg):
+    """PostgreSQL cannot hold a NUL: the console's addresses and filters are checked as the
+    API's are (422), never passed to the store to fail there."""
+    await sign_in(dalang_pg, Role.MEDIATOR, "mediator.tang")
+    for path in ("/console/disputes/DL%00", "/console/mediations/LM%00"):
+        assert (await dalang_pg.client.get(path)).status_code == 422, path
+    token = await csrf(dalang_pg, "/console/mediations")
+    declined = await dalang_pg.client.post(
+        "/console/mediations/LM%00/decline", data={"csrf": token, "reason": "not ours"}
+    )
+    assert declined.status_code == 422
+    dalang_pg.client.cookies.clear()
+    await sign_in(dalang_pg, Role.WINDOW_CLERK, "clerk.li")
+    for path in ("/console/registry/R%00", "/console/registry/R/materials/id%00card/file"):
+        assert (await dalang_pg.client.get(path)).status_code == 422, path
+    dalang_pg.client.cookies.clear()
+    await sign_in(dalang_pg, Role.AUDITOR, "auditor.xu")
+    for query in ("user=li%00", "case_id=DL%00"):
+        assert (await dalang_pg.client.get(f"/console/audit?{query}")).status_code == 422, query
