@@ -116,6 +116,7 @@ class NodeRuntime:
             asyncio.get_running_loop().time,
             s.gap_repair_after_s,
         )
+        await gaps.resume()
         receiver = Receiver(consumer, inbox, gaps)
         self.tasks = [
             asyncio.create_task(supervised("relay", relay.run), name="relay"),

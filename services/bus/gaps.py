@@ -9,11 +9,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import nats.errors
 from nats.aio.client import Client as NatsClient
+from sqlalchemy import select
 
 from services.bus.inbox import Inbox, Outcome
-from services.bus.topology import addressed_to, outbound_stream
-from services.bus.transport import Origin, TransportError, replay
+from services.bus.topology import addressed_to, inbound_stream, outbound_stream
+from services.bus.transport import Origin, TransportError, origin_of, replay
+from services.store.tables import held, inbox
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,14 @@ class GapRepair:
             if gap is not None and gap.below is not None and origin.seq > gap.below:
                 del self.gaps[sender]
 
+    async def resume(self) -> None:
+        """After a restart: a gap is open for every sender with envelopes held here (what was
+        known of it went with the process), so that it is repaired even if the sender is quiet."""
+        async with self.inbox.db.snapshot() as conn:
+            senders = (await conn.execute(select(held.c.sender).distinct())).scalars().all()
+        for sender in senders:
+            self.gaps.setdefault(sender, OpenGap(self.clock(), None))
+
     async def repair_due(self) -> int:
         """Re-read every gap open longer than `after_s`; how many envelopes were re-read."""
         due = [s for s, g in self.gaps.items() if self.clock() - g.since >= self.after_s]
@@ -68,7 +79,7 @@ class GapRepair:
     async def _repair(self, sender: str, gap: OpenGap) -> int:
         domain = self.domains.get(sender)
         js = self.nc.jetstream(domain=domain) if domain else self.nc.jetstream()
-        first = self.applied_origin.get(sender, 0) + 1
+        first = await self._after_applied(sender)
         last = gap.below - 1 if gap.below else 2**62
         found = await replay(
             js, outbound_stream(sender), first, last, filter_subject=addressed_to(sender, self.me)
@@ -79,3 +90,29 @@ class GapRepair:
         if found:
             await self.inbox.receive_many([(m.data, None) for m in found])
         return len(found)
+
+    async def _after_applied(self, sender: str) -> int:
+        """Where in the sender's stream to read from: after the last envelope applied from it.
+
+        Remembered while the receiver runs; after a restart, read from this node's inbound
+        stream's copy of that envelope (its origin header), not from the sender's first
+        envelope on: a restart must not re-read the partner's whole history."""
+        known = self.applied_origin.get(sender)
+        if known is not None:
+            return known + 1
+        last = (
+            select(inbox.c.stream_seq)
+            .where(inbox.c.sender == sender, inbox.c.stream_seq.is_not(None))
+            .order_by(inbox.c.seq.desc())
+            .limit(1)
+        )
+        async with self.inbox.db.snapshot() as conn:
+            stream_seq = (await conn.execute(last)).scalar_one_or_none()
+        if stream_seq is None:
+            return 1
+        try:
+            copy = await self.nc.jetstream().get_msg(inbound_stream(self.me), stream_seq)
+        except nats.errors.Error:  # gone from the stream (its limits), or no answer
+            return 1
+        origin = origin_of(copy.headers or {})
+        return 1 if origin is None else origin.seq + 1

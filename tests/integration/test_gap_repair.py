@@ -1,13 +1,16 @@
 """A gap in a partner's stream that does not close by itself is repaired from the partner's own
 outbound stream."""
 
+import logging
 from pathlib import Path
+
+import pytest
 
 from services.bus.outbox import Outgoing, pending
 from services.bus.topology import Partner, event_subject, inbound_stream
 from services.bus.transport import ensure_inbound_stream, ensure_outbound_stream
 from services.runtime import NodeRuntime
-from services.store.tables import quarantine
+from services.store.tables import held, quarantine
 from tests.chaos.conftest import DALANG, QIANFENG, dispute
 from tests.support.live import applied, count, node_settings, wait_until, write_agreement
 from tests.support.nats import NatsServer, connect, wait_for_messages
@@ -110,3 +113,59 @@ async def test_a_gap_opened_after_one_that_closed_by_itself_is_repaired(
     finally:
         await nc.close()
         await sender.stop()
+
+
+async def test_a_restarted_receiver_repairs_what_it_held_from_after_what_it_applied(
+    nats_single: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A restart forgets the open gaps and where the sender's stream was read to: a held
+    envelope is still repaired with the sender quiet, and from after the last envelope applied
+    (its copy in this node's inbound stream says where that was), not from the first."""
+    agreement = write_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
+    handlers = probe_handlers(["dispute.reported"])
+    sender = NodeRuntime(
+        node_settings(DALANG, tmp_path, nats_single.url, "dalang", {}, agreement), handlers
+    )
+    node = await sender.start()
+
+    settings = node_settings(
+        QIANFENG, tmp_path, nats_single.url, "dalang", {DALANG.id: "dalang"}, agreement
+    )
+
+    def receiver(repair_after_s: float) -> NodeRuntime:
+        repairing = settings.model_copy(update={"gap_repair_after_s": repair_after_s})
+        return NodeRuntime(repairing, handlers)
+
+    async def send(numbers: range) -> None:
+        async with node.unit_of_work() as conn:
+            await node.send_many(conn, [Outgoing(dispute(n), QIANFENG.id, "c") for n in numbers])
+        await wait_for_messages(js, inbound_stream(QIANFENG.id), numbers.stop, timeout=10)
+
+    nc = await connect(nats_single)
+    try:
+        js = nc.jetstream()
+        await ensure_inbound_stream(js, QIANFENG.id, [Partner(DALANG.id)])
+        await send(range(30))
+        first = receiver(0.5)
+        await start_with_probe(first)
+        await wait_until(lambda: _is(applied(first), 30), 20, "thirty applied")
+        await first.stop()
+        await send(range(30, 32))
+        await js.delete_msg(inbound_stream(QIANFENG.id), 31)  # lost: the 32nd is held
+        second = receiver(600)
+        await start_with_probe(second)
+        await wait_until(lambda: _is(count(second, held), 1), 20, "the 32nd held")
+        await second.stop()  # before repairing: the sender says nothing more
+
+        third = receiver(0.5)
+        with caplog.at_level(logging.INFO, logger="services.bus.gaps"):
+            await start_with_probe(third)
+            try:
+                await wait_until(lambda: _is(applied(third), 32), 20, "all applied")
+            finally:
+                await third.stop()
+    finally:
+        await nc.close()
+        await sender.stop()
+    [repair] = [r.getMessage() for r in caplog.records if "gap repair" in r.getMessage()]
+    assert repair.startswith(f"gap repair: re-read 2 envelopes of {DALANG.id} (seq 31..")
