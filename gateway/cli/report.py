@@ -16,6 +16,7 @@ from gateway.routes.reports_export import NoPartnerInForce, report_parties
 from services.reports.counting import COUNTING_STEPS, count_figures
 from services.reports.export import ExportFormat, ReportExport, render
 from services.reports.export_file import render_bytes
+from services.reports.model import TooManyOpenItems
 from services.reports.period import Period, UnknownPeriod
 from services.settings import NodeSettings
 
@@ -74,9 +75,12 @@ async def _count(
     except NoPartnerInForce as exc:
         raise BadInput(str(exc)) from None
     async with migrated_store(settings) as db, db.snapshot() as conn:
-        figures = await count_figures(
-            conn, settings.jurisdiction, parties.partners, period, on_step=on_step
-        )
+        try:
+            figures = await count_figures(
+                conn, settings.jurisdiction, parties.partners, period, on_step=on_step
+            )
+        except TooManyOpenItems as exc:
+            raise BadInput(str(exc)) from None
     return ReportExport(
         period.name, settings.jurisdiction, parties.partners, figures, names=parties.names
     )

@@ -51,7 +51,8 @@ class ReportExport:
             "status": self.status,
             "signed_by": list(self.signed_by),
             "figures_digest": figures_digest(self.figures),
-            "figures": self.figures.model_dump(mode="json"),
+            # as they travel, nulls omitted: the digest is of exactly this object
+            "figures": self.figures.model_dump(mode="json", exclude_none=True),
         }
 
 
@@ -69,7 +70,7 @@ def to_csv(export: ReportExport) -> str:
     for key in ("period", "counted_by", "status", "figures_digest"):
         writer.writerow([key, head[key]])
     writer.writerow(["partners", " ".join(export.partners)])
-    for path, value in sorted(flatten(export.figures).items()):
+    for path, value in sorted(flatten(export.figures, absent="").items()):
         writer.writerow([path, value])
     return out.getvalue()
 

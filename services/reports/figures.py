@@ -21,10 +21,14 @@ from contracts.events.reports import (
     ReportFigures,
     StreamHead,
 )
+from services.reports.model import TooManyOpenItems
 from services.reports.period import Period
 
 TRAVEL_COST_PER_TRIP_FEN = 76_000
 """A trip home to the registry that a proxy request saves: 760 yuan (DOMAIN.md)."""
+
+MAX_OPEN_ITEMS = 10_000
+"""The open items a report carries at most (`ReportFigures.open_items` in the contract)."""
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,8 @@ def _on_time(r: ProxyRecord) -> bool:
 
 
 def open_items(records: OwnRecords, period: Period) -> list[OpenItem]:
-    """Cases opened by the period's end and still open then, in a stable order."""
+    """Cases opened by the period's end and still open then, in a stable order;
+    TooManyOpenItems beyond what a report carries."""
     items = [
         OpenItem(kind="dispute", case_id=d.dispute_id, opened_on=d.reported_on.isoformat())
         for d in records.disputes
@@ -210,6 +215,11 @@ def open_items(records: OwnRecords, period: Period) -> list[OpenItem]:
         if _ended_by(r.filed_on, period)
         and not (_ended_by(r.completed_on, period) or _ended_by(r.rejected_on, period))
     ]
+    if len(items) > MAX_OPEN_ITEMS:
+        raise TooManyOpenItems(
+            f"{len(items)} open items at the end of {period.name}: "
+            f"a report carries at most {MAX_OPEN_ITEMS}"
+        )
     return sorted(items, key=lambda i: (i.kind, i.case_id))
 
 

@@ -68,6 +68,12 @@ class UnexplainedDifferences(ReportRefused):
     reason = "report_unexplained"
 
 
+class TooManyOpenItems(ReportRefused):
+    """More cases open at the period's end than a report can carry (the contract's limit)."""
+
+    reason = "report_too_many_open_items"
+
+
 class ChainHeadsDiffer(ReportRefused):
     """The two sides do not hold the same envelopes: no explanation can cover that."""
 

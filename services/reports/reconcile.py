@@ -23,23 +23,26 @@ class Difference:
         return self.figure.startswith("chain_heads.")
 
 
-def _items(prefix: str, value: object) -> Iterator[tuple[str, Value]]:
+def _items(prefix: str, value: object, absent: Value) -> Iterator[tuple[str, Value]]:
     if isinstance(value, Mapping):
         for key, inner in value.items():
-            yield from _items(f"{prefix}.{key}", inner)
+            yield from _items(f"{prefix}.{key}", inner, absent)
     elif value is None:
-        yield prefix, 0  # a median of no resolutions reads as 0 in a difference
+        yield prefix, absent
     elif isinstance(value, int | float | str):
         yield prefix, value
 
 
-def flatten(figures: ReportFigures) -> dict[str, Value]:
-    """Every figure by dotted path; open items and chain heads keyed by what they name."""
+def flatten(figures: ReportFigures, absent: Value = 0) -> dict[str, Value]:
+    """Every figure by dotted path; open items and chain heads keyed by what they name.
+
+    A figure with no value (the median of no resolutions) is `absent`: 0 in a difference."""
     flat: dict[str, Value] = {}
     for part in ("disputes", "mediations", "proxy_requests"):
-        flat |= dict(_items(part, getattr(figures, part).model_dump(mode="json")))
+        flat |= dict(_items(part, getattr(figures, part).model_dump(mode="json"), absent))
     for item in figures.open_items:
-        flat[f"open_items.{item.kind}:{item.case_id}"] = 1
+        # The day is in the key (a case id has no `@`): an item opened on another day differs.
+        flat[f"open_items.{item.kind}:{item.case_id}@{item.opened_on}"] = 1
     for head in figures.chain_heads:
         stream = f"chain_heads.{head.sender}>{head.recipient}"
         flat[f"{stream}.up_to_seq"] = head.up_to_seq

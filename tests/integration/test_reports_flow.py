@@ -3,11 +3,12 @@ from their own records, a diverged store shows exactly where, and the exchange e
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from contracts.events.common import Person
 from contracts.events.reports import ReportFigures
@@ -263,3 +264,26 @@ async def test_a_partner_signs_a_diverged_count_only_with_every_difference_expla
     ]
     assert view.final
     assert [d["counted"] for d in view.signatures[0].differences_acknowledged] == [2, 152_000]
+
+
+async def test_an_open_item_dated_differently_on_the_partner_is_a_difference_to_explain(
+    backend: str, tmp_path: Path
+) -> None:
+    async with network(backend, tmp_path, REPORTS) as net:
+        await seed_proxy_requests(net, tmp_path, completed=1, open_=1)
+        propose = ProposeReport(agreement_id=AGREEMENT, period="2026-H1", report_id="RPT-3")
+        await propose_report(net[DALANG], propose)
+        await settle(net)
+        async with net.db(QIANFENG).transaction() as conn:
+            open_one = registry_requests.c.request_id == "PX-01"
+            await conn.execute(
+                update(registry_requests).where(open_one).values(filed_on=date(2026, 4, 1))
+            )
+        found = await reconcile_report(net[QIANFENG], "RPT-3")
+        with pytest.raises(UnexplainedDifferences):
+            await cosign_report(net[QIANFENG], CosignReport(report_id="RPT-3"))
+
+    assert [(d.figure, d.proposed, d.counted) for d in found] == [
+        ("open_items.proxy_request:PX-01@2026-04-01", 0, 1),
+        ("open_items.proxy_request:PX-01@2026-05-20", 1, 0),
+    ]

@@ -97,3 +97,30 @@ def test_a_period_that_is_no_half_year_of_the_calendar_is_one_error_line(
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"error: {period!r} is ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_more_open_items_than_a_report_carries_is_one_error_line_not_a_traceback(
+    config: Path, tmp_path: Path
+) -> None:
+    assert export(config, "json", "--out", str(tmp_path / "first.json")).exit_code == 0
+    store = tmp_path / "var" / "dongguan-dalang.db"
+    request = (
+        "dongguan-dalang", "guangan-qianfeng", "requested", "A", "id_card_renewal", 20, "post",
+        "Lao Huang", "guangan-qianfeng", "Xiangtou station", "Li", "2026-03-01", "e", "e",
+        "2026-03-01 00:00:00", "2026-03-01 00:00:00",
+    )  # fmt: skip
+    with contextlib.closing(sqlite3.connect(store)) as node, node:
+        node.executemany(
+            "INSERT INTO registry_requests (request_id, originator, home, state, handling, "
+            "service_code, time_limit_days, delivery, applicant_name, applicant_home, "
+            "window_name, responsible_clerk, filed_on, first_event_id, last_event_id, "
+            "opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(f"PX-{n:05d}", *request) for n in range(10_001)],
+        )
+
+    result = export(config, "json", "--out", str(tmp_path / "long.json"))
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "error: 10001 open items at the end of 2026-H1: a report carries at most 10000"
+    )

@@ -7,8 +7,9 @@ from statistics import median
 
 import pytest
 
-from contracts.events.reports import StreamHead
+from contracts.events.reports import ReportFigures, StreamHead
 from services.reports.figures import (
+    MAX_OPEN_ITEMS,
     DisputeRecord,
     OwnRecords,
     ProxyRecord,
@@ -16,6 +17,7 @@ from services.reports.figures import (
     rate_bp,
     report_figures,
 )
+from services.reports.model import TooManyOpenItems
 from services.reports.period import Period, UnknownPeriod
 from services.reports.reconcile import Difference, differences
 
@@ -89,7 +91,7 @@ def test_differences_name_each_figure_that_differs_with_both_counts() -> None:
     theirs = report_figures(_records(_proxy(1, date(2026, 6, 5))), H1)
     assert differences(ours, ours) == []
     assert differences(ours, theirs) == [
-        Difference("open_items.proxy_request:P2", 1, 0),
+        Difference("open_items.proxy_request:P2@2026-06-01", 1, 0),
         Difference("proxy_requests.by_service.id_card_renewal.accepted", 1, 0),
     ]
 
@@ -99,3 +101,12 @@ def test_the_median_of_counted_values_is_the_median_of_the_values(seed: int) -> 
     values = Random(seed).choices(range(60), k=Random(seed).randint(1, 40))
     assert median_of_counts(Counter(values)) == float(median(values))
     assert median_of_counts(Counter()) is None
+
+
+def test_more_open_items_than_the_contract_carries_are_refused_by_name() -> None:
+    schema = ReportFigures.model_json_schema()["properties"]["open_items"]
+    assert schema["maxItems"] == MAX_OPEN_ITEMS
+    at_most = [_proxy(n, None) for n in range(MAX_OPEN_ITEMS)]
+    assert len(report_figures(_records(*at_most), H1).open_items) == MAX_OPEN_ITEMS
+    with pytest.raises(TooManyOpenItems, match="10001 open items at the end of 2026-H1"):
+        report_figures(_records(*at_most, _proxy(MAX_OPEN_ITEMS, None)), H1)
