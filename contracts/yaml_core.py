@@ -5,11 +5,12 @@ every implementation must read the same values from the same text. PyYAML speaks
 which reads `yes`/`on` as booleans, `0755` as octal, `1_000` as 1000 and dates as date objects;
 a YAML 1.2 library in Java or Go reads none of these so. This loader resolves plain scalars by
 the 1.2 core schema only (null, bool, int, float; everything else, dates included, is a string)
-and refuses what JSON cannot carry.
+and refuses what JSON cannot carry, and a key repeated in one mapping (YAML 1.2 forbids it).
 """
 
 import math
 import re
+from collections.abc import Hashable
 from typing import Any
 
 import yaml
@@ -24,6 +25,40 @@ class YamlValueError(ValueError):
 
 class CoreSchemaLoader(yaml.SafeLoader):
     """SafeLoader with the YAML 1.2 core schema's implicit types and nothing else."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A mapping whose keys are unique, as YAML 1.2 requires: PyYAML keeps the last of a
+        repeated key where a YAML 1.2 reader elsewhere refuses the file, so one signed text
+        would hold different values for different readers."""
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue  # refused by SafeLoader below ("found unhashable key")
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """The value of `node`; a scalar its explicit tag cannot read (`!!int 0b1`,
+        `!!bool maybe`, `!!timestamp nope`) is a YAML error with its position, not a crash."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, LookupError, AttributeError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a {_short(node.tag)}", node.start_mark
+            ) from exc
+
+
+def _short(tag: str) -> str:
+    """`tag:yaml.org,2002:int` as it is written in the file: `!!int`."""
+    return tag.replace("tag:yaml.org,2002:", "!!", 1)
 
 
 # Start from no resolvers at all (PyYAML's 1.1 ones stay on SafeLoader).
@@ -65,9 +100,11 @@ def load_json_yaml(text: str) -> Any:
     """The JSON value a YAML text holds; raises YamlValueError in one line with the position."""
     try:
         value = yaml.load(text, Loader=CoreSchemaLoader)
+        problem = _not_json(value, "")
     except yaml.YAMLError as exc:
         raise YamlValueError(f"not valid YAML: {_yaml_problem(exc)}") from exc
-    problem = _not_json(value, "")
+    except RecursionError as exc:  # `&a [*a]` holds itself; JSON has no such value
+        raise YamlValueError("not valid YAML: nested too deeply, or an alias holds itself") from exc
     if problem:
         raise YamlValueError(problem)
     return value

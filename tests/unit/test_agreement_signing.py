@@ -107,7 +107,7 @@ def test_a_file_without_signatures_gets_a_block_at_the_end():
 
 
 def test_a_file_whose_signatures_cannot_be_rewritten_safely_is_left_alone():
-    text = "signatures: []\nid: x\nsignatures: []\n"  # a second block would win on reading
+    text = 'id: x\nsignatures: []\n"version": 1\n'  # a quoted key looks like part of the block
     signature = PartySignature(party="dongguan-dalang", kid="x", signature="AA==")
 
     with pytest.raises(AgreementFileError, match="signed part"):

@@ -34,3 +34,32 @@ def test_values_json_cannot_carry_are_refused_with_where_they_are(text, reason):
         parse_document(text)
 
     assert str(caught.value) == reason
+
+
+def test_a_key_repeated_in_one_mapping_is_refused_with_its_position():
+    # PyYAML keeps the last `id`; a YAML 1.2 reader in Go refuses the file. A signed text must
+    # not say one thing to one party's reader and another to the other's.
+    with pytest.raises(AgreementFileError) as caught:
+        parse_document("id: a\nparties:\n  - id: x\n    id: y\n")
+
+    assert str(caught.value) == (
+        "not valid YAML: line 4, column 5: found duplicate key 'id' (while constructing a mapping)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("a: !!int 0b101\n", "line 1, column 4: '0b101' is not a !!int"),
+        ("a: !!float abc\n", "line 1, column 4: 'abc' is not a !!float"),
+        ("a: !!bool maybe\n", "line 1, column 4: 'maybe' is not a !!bool"),
+        ("a: !!timestamp nope\n", "line 1, column 4: 'nope' is not a !!timestamp"),
+        ("a: &loop [*loop]\n", "nested too deeply, or an alias holds itself"),
+        ("a: " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply, or an alias holds itself"),
+    ],
+)
+def test_yaml_no_json_value_can_be_read_from_is_refused_not_a_crash(text, reason):
+    with pytest.raises(AgreementFileError) as caught:
+        parse_document(text)
+
+    assert str(caught.value) == f"not valid YAML: {reason}"
