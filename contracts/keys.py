@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 KeyUse = Literal["sig", "enc"]
@@ -71,7 +72,7 @@ def write_private_pem(path: Path, key: Ed25519PrivateKey | X25519PrivateKey) -> 
 
 def read_signing_key(path: Path) -> Ed25519PrivateKey:
     """Load an Ed25519 private key from a PKCS#8 PEM file."""
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    key = _read_private_key(path, "an Ed25519 signing key")
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} does not hold an Ed25519 signing key")
     return key
@@ -79,7 +80,15 @@ def read_signing_key(path: Path) -> Ed25519PrivateKey:
 
 def read_encryption_key(path: Path) -> X25519PrivateKey:
     """Load an X25519 private key from a PKCS#8 PEM file."""
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    key = _read_private_key(path, "an X25519 encryption key")
     if not isinstance(key, X25519PrivateKey):
         raise ValueError(f"{path} does not hold an X25519 encryption key")
     return key
+
+
+def _read_private_key(path: Path, wanted: str) -> PrivateKeyTypes:
+    """The private key in a PEM file; ValueError naming `path` when it is not `wanted`."""
+    try:
+        return serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except UnsupportedAlgorithm:  # an SM2 or brainpool key: a key, but not `wanted` either
+        raise ValueError(f"{path} does not hold {wanted}") from None

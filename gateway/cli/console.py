@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from contracts.agreement import AgreementFileError, InvalidAgreement, SigningRefused
 from contracts.keys import read_signing_key
-from services.keyring import KeysMissing
+from services.keyring import KeysMissing, KeysUnreadable, read_key_file
 from services.store.database import StoreUnavailable
 
 USAGE_ERROR = 2
@@ -38,7 +38,14 @@ def reporting_input_errors(files: bool = True) -> Iterator[None]:
         yield
     except InvalidAgreement as exc:
         fail(f"{exc.where}invalid agreement:", details=exc.problems)
-    except (AgreementFileError, SigningRefused, BadInput, KeysMissing, StoreUnavailable) as exc:
+    except (
+        AgreementFileError,
+        SigningRefused,
+        BadInput,
+        KeysMissing,
+        KeysUnreadable,
+        StoreUnavailable,
+    ) as exc:
         fail(str(exc))
     except OSError as exc:  # a file the operator named cannot be read or written
         if not files:
@@ -79,22 +86,15 @@ def parse_moment(text: str, option: str) -> datetime:
         if len(text) > len("YYYY-MM-DD"):
             raise BadInput(f"{option} {text!r} has no UTC offset (add Z or +08:00)")
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
+        raise BadInput(f"{option} {text!r} is out of range") from None
 
 
 def read_signing_key_file(path: Path) -> Ed25519PrivateKey:
-    """The Ed25519 private key in a PKCS#8 PEM file, or BadInput saying what is wrong."""
-    try:
-        return read_signing_key(path)
-    except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror or exc}") from None
-    except TypeError:
-        raise BadInput(
-            f"{path}: the key is encrypted; fengqiao reads unencrypted PKCS#8 PEM"
-        ) from None
-    except ValueError as exc:
-        mine = str(exc).startswith(str(path))  # our own message already names the file
-        raise BadInput(str(exc) if mine else f"{path}: not a PKCS#8 PEM private key") from None
+    """The Ed25519 private key in a PKCS#8 PEM file, or KeysUnreadable saying what is wrong."""
+    return read_key_file(path, read_signing_key)
 
 
 def progress_bar(console: Console) -> Progress:

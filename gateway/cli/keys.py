@@ -1,7 +1,7 @@
 """`fengqiao keys`: a jurisdiction's private keys, created on the machine that will use them."""
 
 import re
-from datetime import UTC, datetime
+from datetime import MAXYEAR, UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -56,6 +56,8 @@ def _window(valid_from: str | None, valid_until: str | None) -> tuple[datetime, 
 
 
 def _years_later(start: datetime) -> datetime:
+    if start.year + DEFAULT_YEARS > MAXYEAR:
+        raise BadInput(f"--valid-from {start.date()} is too late for a default --valid-until")
     try:
         return start.replace(year=start.year + DEFAULT_YEARS)
     except ValueError:  # 29 February

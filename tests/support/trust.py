@@ -137,3 +137,13 @@ def flow(
         "versions": versions or [1],
         "handling": handling,
     }
+
+
+SM2_KEY_PEM = """-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqBHM9VAYItBG0wawIBAQQgF/oXOz1qHLYpfNQ/
+sVyFS8V+eHjszBSiUjbo/Ekv2oqhRANCAAQizqgNiVyarVXwZWCHntU5AmOxHKxZ
+cUAaNMQT8nO24KqQF60uePIOCwdaEbjc2UERORGNEcM1cD5ROav4GZLN
+-----END PRIVATE KEY-----
+"""
+"""An SM2 private key (GB/T 32918, a test key), as a bureau's other systems may hold: PKCS#8
+PEM of an algorithm the cryptography package cannot load."""

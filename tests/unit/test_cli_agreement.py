@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from contracts import AGREEMENTS_DIR
 from contracts.agreement_text import write_signatures
 from gateway.cli import create_app
+from tests.support.trust import SM2_KEY_PEM
 
 runner = CliRunner()
 SHIPPED = AGREEMENTS_DIR / "dalang-qianfeng.yaml"
@@ -238,3 +239,21 @@ def test_a_file_that_is_not_a_private_key_is_refused_in_one_line(tmp_path):
     result = fengqiao("agreement", "sign", SHIPPED, "--key", garbage, "--party", "dongguan-dalang")
 
     _assert_one_line_error(result, f"{garbage}: not a PKCS#8 PEM private key")
+
+
+def test_a_private_key_of_another_algorithm_is_refused_in_one_line(tmp_path):
+    sm2 = tmp_path / "sm2.pem"
+    sm2.write_text(SM2_KEY_PEM, encoding="utf-8")
+
+    result = fengqiao("agreement", "sign", SHIPPED, "--key", sm2, "--party", "dongguan-dalang")
+
+    _assert_one_line_error(result, f"{sm2} does not hold an Ed25519 signing key")
+
+
+def test_yaml_whose_alias_holds_itself_is_a_one_line_error(tmp_path):
+    looped = tmp_path / "looped.yaml"
+    looped.write_text("id: x\nparties: &parties [*parties]\n", encoding="utf-8")
+
+    result = fengqiao("agreement", "verify", looped)
+
+    _assert_one_line_error(result, f"{looped}: not valid YAML: nested too deeply, or an alias")

@@ -87,3 +87,26 @@ def test_keys_new_refuses_a_validity_window_that_ends_before_it_starts():
 
     assert result.exit_code == 2
     assert result.stderr == "error: --valid-until must be after --valid-from\n"
+
+
+@pytest.mark.parametrize(
+    ("window", "error"),
+    [
+        (["--valid-from", "9998-03-01"], "--valid-from 9998-03-01 is too late for a default"),
+        (
+            ["--valid-until", "9999-12-31T23:00:00-05:00"],
+            "--valid-until '9999-12-31T23:00:00-05:00' is out of range",
+        ),
+        (
+            ["--valid-from", "0001-01-01T00:00:00+08:00"],
+            "--valid-from '0001-01-01T00:00:00+08:00' is out of range",
+        ),
+    ],
+    ids=["no room for the default term", "past year 9999 in UTC", "before year 1 in UTC"],
+)
+def test_keys_new_refuses_a_time_outside_the_calendar_in_one_line(tmp_path, window, error):
+    result = _keys_new("-j", "dongguan-dalang", *window)
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {error}") and result.stderr.count("\n") == 1
+    assert not (tmp_path / "keys").exists()

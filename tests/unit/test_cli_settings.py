@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from gateway.cli import create_app
 from services.embedded_nats import free_port
+from tests.support.trust import SM2_KEY_PEM
 
 runner = CliRunner()
 
@@ -101,3 +102,30 @@ def test_node_run_with_an_agreement_it_cannot_read(
     first = result.stderr.strip().splitlines()[0]
     assert first.startswith("error: ") and error in first
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("not a key\n", "dongguan-dalang.sig.pem: not a PKCS#8 PEM private key"),
+        (SM2_KEY_PEM, "dongguan-dalang.sig.pem does not hold an Ed25519 signing key"),
+    ],
+    ids=["not a key", "a key of another algorithm"],
+)
+def test_node_run_with_a_key_file_it_cannot_read(tmp_path: Path, content: str, error: str) -> None:
+    keys = tmp_path / "var" / "keys"
+    created = ["keys", "new", "--jurisdiction", "dongguan-dalang", "--dir", str(keys)]
+    assert runner.invoke(create_app(), created).exit_code == 0
+    (keys / "dongguan-dalang.sig.pem").write_text(content)
+    config = tmp_path / "node.toml"
+    config.write_text(
+        'jurisdiction = "dongguan-dalang"\n'
+        f'data_dir = "{tmp_path / "var"}"\n'
+        f"http_port = {free_port()}\n"
+    )
+
+    result = runner.invoke(create_app(), ["node", "run", "--config", str(config)])
+
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert line == f"error: {keys / error}"
