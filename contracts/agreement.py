@@ -238,6 +238,21 @@ def _field_problems(exc: ValidationError) -> list[str]:
     return problems
 
 
+def signed_only_with_new_keys(amendment: LoadedAgreement, superseded: Agreement) -> list[str]:
+    """The parties whose signature on `amendment` verifies only with a key that the version it
+    supersedes does not list for them. Whoever drafts an amendment can list a key under any
+    party's name, so such a signature is that party's only once they confirm the key out of
+    band (a revocation is signed so, with the new key: docs/agreement.md, Amend)."""
+    message = amendment.signing_bytes()
+    listed = {p.id: {k.kid for k in p.keys} for p in superseded.parties}
+    by_old_key: dict[str, bool] = {}
+    for sig in amendment.agreement.signatures:
+        if amendment.signature_problem(sig, message) is None:
+            old = sig.kid in listed.get(sig.party, set())
+            by_old_key[sig.party] = by_old_key.get(sig.party, False) or old
+    return sorted(party for party, old in by_old_key.items() if not old)
+
+
 class AgreementBook:
     """Every version of every agreement a node knows; the one in force decides."""
 

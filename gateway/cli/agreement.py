@@ -5,7 +5,14 @@ from typing import Annotated
 
 import typer
 
-from contracts.agreement import AgreementFileError, key_warnings, load_agreement
+from contracts.agreement import (
+    Agreement,
+    AgreementFileError,
+    LoadedAgreement,
+    key_warnings,
+    load_agreement,
+    signed_only_with_new_keys,
+)
 from contracts.agreement_text import (
     amendment_path,
     amendment_text,
@@ -57,7 +64,7 @@ def verify(file: FileArgument, on: OnOption = None) -> None:
         day = parse_day(on, "--on")
         loaded = load_agreement(file)
     a = loaded.agreement
-    for warning in key_warnings(a, day):
+    for warning in key_warnings(a, day) + _amendment_warnings(file, loaded):
         typer.echo(f"warning: {warning}", err=True)
     problems = loaded.problems(day)
     if problems:
@@ -69,6 +76,33 @@ def verify(file: FileArgument, on: OnOption = None) -> None:
         f"{a.ref} is in force on {day}: signed by {', '.join(loaded.signed_by())}; "
         f"effective {a.effective_from} to {a.effective_until}"
     )
+
+
+def _amendment_warnings(file: Path, loaded: LoadedAgreement) -> list[str]:
+    """For an amendment: the parties that signed it only with a key new in it (to confirm with
+    them), checked against the version it supersedes, found beside it."""
+    a = loaded.agreement
+    if a.supersedes is None:
+        return []
+    superseded = _version_beside(file, a.id, a.supersedes)
+    if superseded is None:
+        return [f"version {a.supersedes}, which it supersedes, is not beside it: keys not compared"]
+    return [
+        f"{party} signed {a.ref} only with a key version {a.supersedes} does not list: "
+        f"confirm with {party} that the key is theirs before installing it"
+        for party in signed_only_with_new_keys(loaded, superseded)
+    ]
+
+
+def _version_beside(file: Path, agreement_id: str, version: int) -> Agreement | None:
+    for path in sorted(file.parent.glob("*.yaml")):
+        try:
+            other = load_agreement(path).agreement
+        except (OSError, ValueError):  # not an agreement file: not the one looked for
+            continue
+        if (other.id, other.version) == (agreement_id, version):
+            return other
+    return None
 
 
 @app.command("show")

@@ -6,10 +6,16 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts import AGREEMENTS_DIR
-from contracts.agreement import AgreementBook, SigningRefused, load_agreement
+from contracts.agreement import (
+    AgreementBook,
+    SigningRefused,
+    load_agreement,
+    signed_only_with_new_keys,
+)
 from contracts.agreement_text import amendment_path, amendment_text, sign_file
 from contracts.canonical import b64encode
 from contracts.keys import key_id, public_raw, read_signing_key
+from tests.unit.test_cli_agreement import fengqiao
 
 ON = date(2026, 5, 1)
 DEMO_KEYS = AGREEMENTS_DIR.parents[1] / "deploy" / "demo" / "keys"
@@ -102,3 +108,53 @@ def test_a_key_revoked_by_the_amendment_cannot_sign_it(book_dir):
 
     with pytest.raises(SigningRefused, match="revoked"):
         sign_file(v2_path, "dongguan-dalang", _demo_key("dongguan-dalang"))
+
+
+def _with_key(text: str, jurisdiction: str, new_key: Ed25519PrivateKey) -> str:
+    """The amendment's text with a signing key added under `jurisdiction`, by whoever drafts it."""
+    raw = public_raw(new_key)
+    enc_entry = f'      - kid: "{jurisdiction}/enc/'
+    assert text.count(enc_entry) == 1
+    entry = (
+        f'      - kid: "{key_id(jurisdiction, "sig", raw)}"\n'
+        '        use: "sig"\n'
+        f'        public: "{b64encode(raw)}"\n'
+        '        valid_from: "2026-04-01T00:00:00Z"\n'
+        '        valid_until: "2029-04-01T00:00:00Z"\n'
+    )
+    return text.replace(enc_entry, entry + enc_entry)
+
+
+def test_a_party_signing_an_amendment_only_with_a_key_new_in_it_is_named(book_dir):
+    """Whoever drafts an amendment can list a key under another party's name and sign with it:
+    the agreement is then signed by all, so `agreement verify` names the party to ask."""
+    v1_text = (book_dir / "dalang-qianfeng.yaml").read_text(encoding="utf-8")
+    v2_path = book_dir / "dalang-qianfeng.v2.yaml"
+    planted = Ed25519PrivateKey.generate()  # Dalang's, listed as Qianfeng's
+    v2_path.write_text(_with_key(amendment_text(v1_text), "guangan-qianfeng", planted), "utf-8")
+    sign_file(v2_path, "dongguan-dalang", _demo_key("dongguan-dalang"))
+    sign_file(v2_path, "guangan-qianfeng", planted)
+    v1, v2 = load_agreement(book_dir / "dalang-qianfeng.yaml"), load_agreement(v2_path)
+
+    assert v2.in_force(ON)  # as the design has it: every party's listed key signed
+    assert signed_only_with_new_keys(v2, v1.agreement) == ["guangan-qianfeng"]
+    verified = fengqiao("agreement", "verify", v2_path, "--on", ON.isoformat())
+    assert verified.exit_code == 0
+    assert (
+        "warning: guangan-qianfeng signed dalang-qianfeng@2 only with a key version 1 does not "
+        "list: confirm with guangan-qianfeng that the key is theirs before installing it"
+    ) in verified.stderr
+
+
+def test_an_amendment_signed_with_the_keys_of_the_version_before_names_nobody(book_dir):
+    v1_text = (book_dir / "dalang-qianfeng.yaml").read_text(encoding="utf-8")
+    v2_path = book_dir / "dalang-qianfeng.v2.yaml"
+    rotated = _with_key(amendment_text(v1_text), "dongguan-dalang", Ed25519PrivateKey.generate())
+    v2_path.write_text(rotated, encoding="utf-8")
+    for jurisdiction in ("dongguan-dalang", "guangan-qianfeng"):
+        sign_file(v2_path, jurisdiction, _demo_key(jurisdiction))
+    v1, v2 = load_agreement(book_dir / "dalang-qianfeng.yaml"), load_agreement(v2_path)
+
+    assert signed_only_with_new_keys(v2, v1.agreement) == []
+    verified = fengqiao("agreement", "verify", v2_path, "--on", ON.isoformat())
+    assert verified.exit_code == 0 and "warning: " not in verified.stderr
