@@ -140,17 +140,20 @@ def _key_problems(
 def check_key_expiry(
     agreements: list[LoadedAgreement], at: datetime, warn_within: timedelta
 ) -> Finding:
-    """Days until the first key any party uses now expires; a warning when that is soon."""
-    usable = [
-        (k.valid_until, k.kid, a.agreement.ref)
-        for a in agreements
-        for p in a.agreement.parties
-        for k in p.keys
-        if key_state(k, at) == "valid"
+    """Days until the first party is left without a key of a use: when the last of its keys
+    of that use valid now or later expires (a key a rotation has already followed needs
+    nothing more); a warning when that is soon."""
+    keys = [
+        (a.agreement.ref, p.id, k) for a in agreements for p in a.agreement.parties for k in p.keys
     ]
-    if not usable:
+    if not any(key_state(k, at) == "valid" for _, _, k in keys):
         return fail(KEY_EXPIRY, "no key valid now", "rotate the keys with an amendment")
-    until, kid, ref = min(usable)
+    last: dict[tuple[str, str, str], tuple[datetime, str]] = {}
+    for ref, party, k in keys:
+        if key_state(k, at) in ("valid", "not_yet_valid"):
+            ends = (k.valid_until, k.kid)
+            last[ref, party, k.use] = max(last.get((ref, party, k.use), ends), ends)
+    until, kid, ref = min((until, kid, ref) for (ref, _, _), (until, kid) in last.items())
     days = (until - at).days
     detail = f"first to expire: {kid} in {days} days ({until.date()}, {ref})"
     if until - at < warn_within:

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.doctor.findings import Verdict, healthy
 from services.doctor.host import GIB, DiskUsage, check_disk, store_verdict
@@ -18,7 +19,7 @@ from services.doctor.region import (
 from services.doctor.trust import agreements_in_force, check_key_expiry, check_keys
 from services.store.database import MIGRATIONS, applied_revisions
 from tests.support.live import write_keys
-from tests.support.trust import Bureau, agreement_document, flow, sign_document
+from tests.support.trust import Bureau, FormerKey, agreement_document, flow, sign_document
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 MIGRATE = "fengqiao node migrate --config node.toml"
@@ -175,6 +176,17 @@ def test_free_disk_below_the_minimum_fails_and_just_above_it_warns(tmp_path: Pat
     assert str(tmp_path) in low.detail  # measured on the nearest existing directory
     assert check_disk(tmp_path, 2 * GIB, usage(3)).verdict is Verdict.WARN
     assert check_disk(tmp_path, 2 * GIB, usage(50)).verdict is Verdict.OK
+
+
+def test_a_key_a_rotation_has_already_followed_is_not_to_rotate_again():
+    """The old key expires soon, but the amendment listing its successor is in force."""
+    a, b = Bureau("dongguan-dalang"), Bureau("guangan-qianfeng")
+    soon = {"valid_until": "2026-06-20T00:00:00Z"}
+    a.former = [FormerKey(a.sig, soon)]
+    a.sig = Ed25519PrivateKey.generate()  # the successor, valid to the agreement's end
+    finding = check_key_expiry([_agreement(a, b)], NOW, timedelta(days=30))
+    assert finding.verdict is Verdict.OK, finding.detail
+    assert a.former_signer().kid not in finding.detail
 
 
 def test_warnings_do_not_make_a_set_up_unhealthy_failures_do():
