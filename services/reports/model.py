@@ -74,6 +74,12 @@ class TooManyOpenItems(ReportRefused):
     reason = "report_too_many_open_items"
 
 
+class TooManyDifferences(ReportRefused):
+    """The two sides' counts differ in more figures than a cosignature can explain."""
+
+    reason = "report_too_many_differences"
+
+
 class ChainHeadsDiffer(ReportRefused):
     """The two sides do not hold the same envelopes: no explanation can cover that."""
 

@@ -4,7 +4,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from contracts.events.reports import AcknowledgedDifference, ReportFigures
-from services.reports.model import ChainHeadsDiffer, UnexplainedDifferences
+from services.reports.model import ChainHeadsDiffer, TooManyDifferences, UnexplainedDifferences
+
+MAX_ACKNOWLEDGED = 500
+"""The differences a cosignature explains at most (`ReportCosignedV1` in the contract)."""
 
 Value = int | float | str
 
@@ -67,6 +70,11 @@ def acknowledge(
     chain = [d.figure for d in found if d.on_chain]
     if chain:
         raise ChainHeadsDiffer(f"the two sides' chains differ at {', '.join(chain)}")
+    if len(found) > MAX_ACKNOWLEDGED:
+        raise TooManyDifferences(
+            f"the two sides' counts differ in {len(found)} figures, more than the "
+            f"{MAX_ACKNOWLEDGED} a cosignature explains: find why the stores differ first"
+        )
     missing = [d.figure for d in found if not explanations.get(d.figure)]
     if missing:
         raise UnexplainedDifferences(f"differences without an explanation: {', '.join(missing)}")

@@ -7,7 +7,7 @@ from statistics import median
 
 import pytest
 
-from contracts.events.reports import ReportFigures, StreamHead
+from contracts.events.reports import ReportCosignedV1, ReportFigures, StreamHead
 from services.reports.figures import (
     MAX_OPEN_ITEMS,
     DisputeRecord,
@@ -17,9 +17,14 @@ from services.reports.figures import (
     rate_bp,
     report_figures,
 )
-from services.reports.model import TooManyOpenItems
+from services.reports.model import TooManyDifferences, TooManyOpenItems
 from services.reports.period import Period, UnknownPeriod
-from services.reports.reconcile import Difference, differences
+from services.reports.reconcile import (
+    MAX_ACKNOWLEDGED,
+    Difference,
+    acknowledge,
+    differences,
+)
 
 H1, H2 = Period.parse("2026-H1"), Period.parse("2026-H2")
 HEADS = [
@@ -110,3 +115,14 @@ def test_more_open_items_than_the_contract_carries_are_refused_by_name() -> None
     assert len(report_figures(_records(*at_most), H1).open_items) == MAX_OPEN_ITEMS
     with pytest.raises(TooManyOpenItems, match="10001 open items at the end of 2026-H1"):
         report_figures(_records(*at_most, _proxy(MAX_OPEN_ITEMS, None)), H1)
+
+
+def test_more_differences_than_a_cosignature_explains_are_refused_by_name() -> None:
+    schema = ReportCosignedV1.model_json_schema()["properties"]["differences_acknowledged"]
+    assert schema["maxItems"] == MAX_ACKNOWLEDGED
+    found = [Difference(f"open_items.dispute:DL-{n}@2026-06-01", 1, 0) for n in range(501)]
+    explained = {d.figure: "opened on the other side" for d in found}
+
+    assert len(acknowledge(found[:500], explained)) == 500
+    with pytest.raises(TooManyDifferences, match="differ in 501 figures, more than the 500"):
+        acknowledge(found, explained)
