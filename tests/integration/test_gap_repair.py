@@ -10,6 +10,7 @@ from services.bus.outbox import Outgoing, pending
 from services.bus.topology import Partner, event_subject, inbound_stream
 from services.bus.transport import ensure_inbound_stream, ensure_outbound_stream
 from services.runtime import NodeRuntime
+from services.settings import NodeSettings
 from services.store.tables import held, quarantine
 from tests.chaos.conftest import DALANG, QIANFENG, dispute
 from tests.support.live import applied, count, node_settings, wait_until, write_agreement
@@ -37,25 +38,8 @@ async def test_envelope_missing_from_the_inbound_stream_is_read_again_from_the_s
             )
         await wait_for_messages(js, inbound_stream(QIANFENG.id), 3, timeout=10)
         await js.delete_msg(inbound_stream(QIANFENG.id), 1)
-        receiver = NodeRuntime(
-            node_settings(
-                QIANFENG,
-                tmp_path,
-                nats_single.url,
-                "dalang",
-                {DALANG.id: "dalang"},
-                agreement,
-                gap_repair_after_s=0.5,
-            ),
-            handlers,
-        )
-        await start_with_probe(receiver)
-        try:
-            await wait_until(lambda: _is(applied(receiver), 3), 20, "all three applied")
-            assert (await probe_report(receiver.node.db)).applications == 3
-            assert await count(receiver, quarantine) == 0
-        finally:
-            await receiver.stop()
+        settings = _receiver_settings(nats_single, tmp_path, agreement)
+        await _receives_all(NodeRuntime(settings, handlers), 3)
     finally:
         await nc.close()
         await sender.stop()
@@ -63,6 +47,32 @@ async def test_envelope_missing_from_the_inbound_stream_is_read_again_from_the_s
 
 async def _is(value, expected: int) -> bool:  # type: ignore[no-untyped-def]
     return await value == expected
+
+
+def _receiver_settings(
+    nats: NatsServer, root: Path, agreement: Path, repair_after_s: float = 0.5
+) -> NodeSettings:
+    """Qianfeng's node, repairing a gap open `repair_after_s`."""
+    return node_settings(
+        QIANFENG,
+        root,
+        nats.url,
+        "dalang",
+        {DALANG.id: "dalang"},
+        agreement,
+        gap_repair_after_s=repair_after_s,
+    )
+
+
+async def _receives_all(receiver: NodeRuntime, events: int) -> None:
+    """`receiver` started applies all `events`, each once, and quarantines nothing."""
+    await start_with_probe(receiver)
+    try:
+        await wait_until(lambda: _is(applied(receiver), events), 20, f"all {events} applied")
+        assert (await probe_report(receiver.node.db)).applications == events
+        assert await count(receiver, quarantine) == 0
+    finally:
+        await receiver.stop()
 
 
 async def test_a_gap_opened_after_one_that_closed_by_itself_is_repaired(
@@ -91,25 +101,8 @@ async def test_a_gap_opened_after_one_that_closed_by_itself_is_repaired(
             await js.publish(subject, row.envelope, headers={"Nats-Msg-Id": row.event_id})
         await wait_for_messages(js, inbound_stream(QIANFENG.id), 5, timeout=10)
         await js.delete_msg(inbound_stream(QIANFENG.id), 4)
-        receiver = NodeRuntime(
-            node_settings(
-                QIANFENG,
-                tmp_path,
-                nats_single.url,
-                "dalang",
-                {DALANG.id: "dalang"},
-                agreement,
-                gap_repair_after_s=0.5,
-            ),
-            handlers,
-        )
-        await start_with_probe(receiver)
-        try:
-            await wait_until(lambda: _is(applied(receiver), 5), 20, "all five applied")
-            assert (await probe_report(receiver.node.db)).applications == 5
-            assert await count(receiver, quarantine) == 0
-        finally:
-            await receiver.stop()
+        settings = _receiver_settings(nats_single, tmp_path, agreement)
+        await _receives_all(NodeRuntime(settings, handlers), 5)
     finally:
         await nc.close()
         await sender.stop()
@@ -128,9 +121,7 @@ async def test_a_restarted_receiver_repairs_what_it_held_from_after_what_it_appl
     )
     node = await sender.start()
 
-    settings = node_settings(
-        QIANFENG, tmp_path, nats_single.url, "dalang", {DALANG.id: "dalang"}, agreement
-    )
+    settings = _receiver_settings(nats_single, tmp_path, agreement, repair_after_s=600)
 
     def receiver(repair_after_s: float) -> NodeRuntime:
         repairing = settings.model_copy(update={"gap_repair_after_s": repair_after_s})

@@ -73,8 +73,11 @@ async def _settle(net: Network) -> None:
     net.clock.advance()
 
 
-async def _requested(net: Network) -> None:
-    """Dalang reports the fight and asks Qianfeng to mediate jointly."""
+async def _requested(
+    net: Network, requester: str = DALANG, part: str = "Establish who owns the land."
+) -> None:
+    """Dalang reports the fight; `requester` (Dalang, or Qianfeng, which holds it as a partner)
+    asks the other to mediate jointly."""
     await report_dispute(
         net[DALANG],
         ReportDispute(
@@ -88,14 +91,15 @@ async def _requested(net: Network) -> None:
             occurred_on="2022-02-10",
         ),
     )
+    await _settle(net)  # the partner holds the dispute
     await request_mediation(
-        net[DALANG],
+        net[requester],
         RequestMediation(
             mediation_id=M,
             dispute_id="DL-1",
             mediator=ASSISTANT,
             summary="Fight rooted in a land quarrel.",
-            requested_part="Establish who owns the land.",
+            requested_part=part,
         ),
     )
     await _settle(net)
@@ -248,40 +252,11 @@ async def test_a_bureau_not_party_to_the_mediation_cannot_act_on_it(
     assert case is not None and [t.findings for t in case.tasks] == ["f", None]
 
 
-async def _requested_by_the_partner(net: Network) -> None:
-    """Dalang reports the fight; Qianfeng, which holds it as a partner, asks Dalang to mediate."""
-    await report_dispute(
-        net[DALANG],
-        ReportDispute(
-            dispute_id="DL-1",
-            category="land",
-            risk="high",
-            source="police_assistant",
-            place="Xiangtou village, Dalang",
-            parties=[Person(name="老黄", home_jurisdiction=QIANFENG)],
-            narrative="A land quarrel became a fight.",
-            occurred_on="2022-02-10",
-        ),
-    )
-    await _settle(net)
-    await request_mediation(
-        net[QIANFENG],
-        RequestMediation(
-            mediation_id=M,
-            dispute_id="DL-1",
-            mediator=ASSISTANT,
-            summary="Fight rooted in a land quarrel.",
-            requested_part="Establish who started the fight.",
-        ),
-    )
-    await _settle(net)
-
-
 async def test_a_withdrawal_crossing_the_owners_close_with_an_agreement_gives_way_to_it(
     backend: str, tmp_path: Path
 ) -> None:
     async with _network(backend, tmp_path) as net:
-        await _requested_by_the_partner(net)
+        await _requested(net, QIANFENG, "Establish who started the fight.")
         await accept_mediation(net[DALANG], AcceptMediation(mediation_id=M, officer=ASSISTANT))
         await _settle(net)
         await propose_outcome(
