@@ -11,7 +11,11 @@ from contracts.events.reports import ReportFigures, StreamHead
 from services.bus.envelope import GENESIS
 from services.mediation.tables import mediations
 from services.registry.tables import registry_requests
-from services.reports.dispute_counts import disputes_open_at_end, tally_held_disputes
+from services.reports.dispute_counts import (
+    disputes_open_at_end,
+    shared_later,
+    tally_held_disputes,
+)
 from services.reports.figures import (
     TRAVEL_COST_PER_TRIP_FEN,
     MediationRecord,
@@ -128,7 +132,8 @@ async def count_figures(
 
     `on_step` is told each of COUNTING_STEPS as it is done (a progress bar for long counts)."""
     done = on_step or (lambda _step: None)
-    disputes = await disputes_open_at_end(conn, me, partners, period)
+    later = await shared_later(conn, partners)
+    disputes = await disputes_open_at_end(conn, me, partners, period, later)
     done("disputes")
     mediations = await mediation_records(conn, me, partners)
     done("mediations")
@@ -139,6 +144,6 @@ async def count_figures(
     records = OwnRecords(
         disputes=disputes, mediations=mediations, proxy_requests=proxy_requests, chain_heads=heads
     )
-    tally = await tally_held_disputes(conn, me, partners, period)
+    tally = await tally_held_disputes(conn, me, partners, period, later)
     done("tally")
     return tallied_figures(tally, records, period, cost_per_trip_fen)

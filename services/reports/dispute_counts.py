@@ -90,11 +90,15 @@ def _reached(record: DisputeRecord, later: Mapping[str, date]) -> DisputeRecord:
 
 
 async def tally_held_disputes(
-    conn: AsyncConnection, me: str, partners: Collection[str], period: Period
+    conn: AsyncConnection,
+    me: str,
+    partners: Collection[str],
+    period: Period,
+    later: Mapping[str, date],
 ) -> DisputeTally:
-    """The tally of the disputes reported in `period` that this node holds with a partner."""
+    """The tally of the disputes reported in `period` that this node holds with a partner
+    (`later`: those shared with one after, by `shared_later`)."""
     d, tally = disputes.c, DisputeTally()
-    later = await shared_later(conn, partners)
     counted: ColumnElement[bool] = true()
     if later:  # counted one by one, from when they reached the partner
         for row in await conn.execute(select(*_RECORD).where(d.dispute_id.in_(list(later)))):
@@ -137,11 +141,15 @@ async def tally_held_disputes(
 
 
 async def disputes_open_at_end(
-    conn: AsyncConnection, me: str, partners: Collection[str], period: Period
+    conn: AsyncConnection,
+    me: str,
+    partners: Collection[str],
+    period: Period,
+    later: Mapping[str, date],
 ) -> list[DisputeRecord]:
-    """The disputes held with a partner, reported by the period's end and not ended by then."""
+    """The disputes held with a partner, reported by the period's end and not ended by then
+    (`later`: those shared with one after, by `shared_later`)."""
     d, last = disputes.c, period.last_day.isoformat()
-    later = await shared_later(conn, partners)
     rows = await conn.stream(
         select(*_RECORD, _HOLDERS)
         .where(
