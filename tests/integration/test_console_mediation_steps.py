@@ -158,18 +158,23 @@ async def test_mediator_assigns_tasks_each_side_reports_its_findings_and_an_outc
         assert [t["findings"] is not None for t in case["tasks"]] == [True, True]
 
 
-async def test_an_amount_that_is_not_whole_fen_is_a_422_page_and_proposes_nothing(pair):
-    await _accepted(pair)
-    await sign_in(pair[DALANG], Role.MEDIATOR, "mediator.tang")
-    proposal = {
+def _paying(amount_yuan: str) -> dict[str, str]:
+    """The outcome form: one term, and a payment of `amount_yuan` as typed."""
+    return {
         "mediator_name": ASSISTANT["name"],
         "mediator_home": QIANFENG,
         "terms": "老程 pays the medical costs",
         "payer_name": "老程",
         "payee_name": "老黄",
-        "amount_yuan": "980.005",
+        "amount_yuan": amount_yuan,
         "purpose": "medical costs",
     }
+
+
+async def test_an_amount_that_is_not_whole_fen_is_a_422_page_and_proposes_nothing(pair):
+    await _accepted(pair)
+    await sign_in(pair[DALANG], Role.MEDIATOR, "mediator.tang")
+    proposal = _paying("980.005")
     posted = await _post(pair, DALANG, "outcome", proposal)
     assert posted.status_code == 422 and "amount" in posted.text
     assert await pair.net.deliver_all() == []  # nothing was sent
@@ -184,15 +189,7 @@ async def test_an_amount_beyond_any_payment_is_a_422_page_at_once_and_proposes_n
     node's event loop for half a minute before the envelope refused it."""
     await _accepted(pair)
     await sign_in(pair[DALANG], Role.MEDIATOR, "mediator.tang")
-    proposal = {
-        "mediator_name": ASSISTANT["name"],
-        "mediator_home": QIANFENG,
-        "terms": "老程 pays the medical costs",
-        "payer_name": "老程",
-        "payee_name": "老黄",
-        "amount_yuan": amount,
-        "purpose": "medical costs",
-    }
+    proposal = _paying(amount)
     started = time.monotonic()
     posted = await _post(pair, DALANG, "outcome", proposal)
     assert time.monotonic() - started < 5
