@@ -15,8 +15,9 @@ from sqlalchemy.exc import ArgumentError
 from contracts import AGREEMENTS_DIR
 from services.logs import LogFormat, LogLevel
 
-STORE_SCHEMES = ("sqlite://", "sqlite+aiosqlite://", "postgresql://", "postgresql+asyncpg://")
-"""The stores a node opens: SQLite (embedded) and PostgreSQL (asyncpg)."""
+STORE_DRIVERS = {"sqlite://": "sqlite+aiosqlite://", "postgresql://": "postgresql+asyncpg://"}
+"""The stores a node opens, SQLite (embedded) and PostgreSQL, and the async driver of each."""
+STORE_SCHEMES = (*STORE_DRIVERS, *STORE_DRIVERS.values())
 
 
 class Partner(BaseModel):

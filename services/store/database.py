@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from services.settings import without_password
+from services.settings import STORE_DRIVERS, without_password
 from services.store import sqlite_thread
 from services.store.driver_logs import hide_driver_arguments
 
@@ -35,10 +35,7 @@ _WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio
 
 def async_url(url: str) -> str:
     """Accept plain `sqlite:///` and `postgresql://` URLs and name the async drivers."""
-    for plain, driver in (
-        ("sqlite://", "sqlite+aiosqlite://"),
-        ("postgresql://", "postgresql+asyncpg://"),
-    ):
+    for plain, driver in STORE_DRIVERS.items():
         if url.startswith(plain):
             return driver + url.removeprefix(plain)
     return url
