@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.errors import ChainBreak, EnvelopeRejected, ReplayedEnvelope, SequenceGap
 from services.bus.handlers import Handler, NotApplicable, StoreRefused
-from services.bus.inbox_batch import Batch, Claimed, claimed
+from services.bus.inbox_batch import Batch, Claimed, Redriving, claimed
 from services.bus.verification import Checked, VerifiedEvent, Verifier
 from services.bus.verification_pool import VerificationPool
 from services.store.database import Database
@@ -64,6 +64,7 @@ class Inbox:
     clock: Clock
     pool: VerificationPool | None = None
     held_per_transaction: int = HELD_PER_TRANSACTION
+    redriving: Redriving | None = None
 
     async def receive(self, raw: bytes, stream_seq: int | None = None) -> Receipt:
         """Verify and apply (or quarantine, or hold) one envelope, then any held successors."""
@@ -108,7 +109,7 @@ class Inbox:
     ) -> tuple[list[Receipt], list[str]]:
         """The receipts, and the senders whose held envelopes were left for the next drain."""
         async with self.db.transaction() as conn:
-            batch = Batch(conn, self.clock(), isolated)
+            batch = Batch(conn, self.clock(), isolated, self.redriving)
             claims = [_claims(raw, c) for (raw, _), c in zip(items, checks, strict=True)]
             await batch.load_seen([who.event_id for who in claims])
             receipts = [

@@ -71,6 +71,14 @@ def storable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
+@dataclass(frozen=True)
+class Redriving:
+    """A quarantine entry being tried again: its id and its exact bytes."""
+
+    entry_id: int
+    raw: bytes
+
+
 @dataclass
 class _Stream:
     position: StreamPosition
@@ -82,10 +90,17 @@ class _Stream:
 class Batch:
     """Positions are read once (locked) and written once; inbox rows are inserted together."""
 
-    def __init__(self, conn: AsyncConnection, now: datetime, isolated: bool = True) -> None:
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        now: datetime,
+        isolated: bool = True,
+        redriving: Redriving | None = None,
+    ) -> None:
         self.conn = conn
         self.now = now
         self.isolated = isolated  # each handler in its own savepoint
+        self.redriving = redriving
         self.seen: dict[str, int | None] = {}
         self._streams: dict[str, _Stream] = {}
         self._rows: list[dict[str, Any]] = []
@@ -150,7 +165,13 @@ class Batch:
     async def quarantine(
         self, raw: bytes, stream_seq: int | None, reason: str, detail: str
     ) -> None:
-        """Keep an envelope that must not be applied, with the reason and its exact bytes."""
+        """Keep an envelope that must not be applied, with the reason and its exact bytes; the
+        entry being re-driven, refused again, keeps its row with today's reason."""
+        if self.redriving is not None and raw == self.redriving.raw:
+            again = {"reason": reason, "detail": storable(detail)}
+            entry = quarantine.c.id == self.redriving.entry_id
+            await self.conn.execute(update(quarantine).where(entry).values(**again))
+            return
         who = claimed(raw)
         await self.conn.execute(
             quarantine.insert().values(

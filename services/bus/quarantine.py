@@ -4,7 +4,7 @@ Operators list it and re-drive an entry once its cause is gone (an agreement ame
 contract version). Nothing here deletes: a re-driven entry is marked `redriven`.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.errors import EnvelopeRejected
 from services.bus.inbox import Inbox, NotReadmissible, Outcome, Receipt
+from services.bus.inbox_batch import Redriving
 from services.store.tables import quarantine
 
 
@@ -57,7 +58,8 @@ async def list_entries(
 
 
 async def redrive(inbox: Inbox, entry_id: int) -> Receipt:
-    """Try a held entry again with today's agreements and contracts; mark it if it now applies."""
+    """Try a held entry again with today's agreements and contracts; mark it `redriven` if it
+    now applies (or waits in its stream for its predecessors)."""
     async with inbox.db.transaction() as conn:
         raw = (
             await conn.execute(
@@ -68,13 +70,15 @@ async def redrive(inbox: Inbox, entry_id: int) -> Receipt:
         ).scalar_one_or_none()
     if raw is None:
         raise UnknownQuarantineEntry(f"no held quarantine entry {entry_id}")
+    raw = bytes(raw)
     try:
         receipt = await inbox.readmit(raw)
     except NotReadmissible:
-        receipt = await inbox.receive(raw)
+        # Received anew; refused again, it stays this entry (with today's reason), not a new one.
+        receipt = await replace(inbox, redriving=Redriving(entry_id, raw)).receive(raw)
     except EnvelopeRejected as still:
         return Receipt(Outcome.QUARANTINED, still.reason)
-    if receipt.outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
+    if receipt.outcome in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.HELD):
         async with inbox.db.transaction() as conn:
             await conn.execute(
                 update(quarantine).where(quarantine.c.id == entry_id).values(status="redriven")

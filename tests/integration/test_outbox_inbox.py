@@ -221,13 +221,7 @@ async def test_a_second_envelope_for_a_held_place_is_quarantined_not_dropped(pai
     envelopes claim seq 3. The first waits for its predecessors; the second is quarantined
     with its bytes; the first again (a redelivery) is still only held."""
     sender, receiver = pair
-    first, second, third = [await _send(sender, n) for n in range(3)]
-    async with sender.transaction() as conn:  # back to seq 2, as a backup taken then
-        await conn.execute(outbox.delete().where(outbox.c.seq == 3))
-        head = Envelope.from_wire(second).chain_hash()
-        await conn.execute(outbound_streams.update().values(last_seq=2, head=head))
-    fork = await _send(sender, 33)
-    assert Envelope.from_wire(fork).seq == 3 and fork != third
+    first, second, third, fork = await _forked_at_seq_3(sender)
     inbox = _inbox(receiver)
 
     assert (await inbox.receive(third)).outcome == Outcome.HELD
@@ -244,6 +238,45 @@ async def test_a_second_envelope_for_a_held_place_is_quarantined_not_dropped(pai
         kept = (await conn.execute(select(quarantine.c.raw, quarantine.c.detail))).one()
     assert bytes(kept.raw) == fork
     assert kept.detail == "another envelope is already held at seq 3 of this stream"
+    assert await _count(receiver, effects) == 3
+
+
+async def _forked_at_seq_3(sender: Database) -> list[bytes]:
+    """Envelopes 1-3 of a stream, and a second, different seq 3 (the store restored from a
+    backup taken at seq 2)."""
+    first, second, third = [await _send(sender, n) for n in range(3)]
+    async with sender.transaction() as conn:
+        await conn.execute(outbox.delete().where(outbox.c.seq == 3))
+        head = Envelope.from_wire(second).chain_hash()
+        await conn.execute(outbound_streams.update().values(last_seq=2, head=head))
+    fork = await _send(sender, 33)
+    assert Envelope.from_wire(fork).seq == 3 and fork != third
+    return [first, second, third, fork]
+
+
+async def test_redriving_a_replayed_or_forked_envelope_keeps_one_entry_with_todays_reason(pair):
+    from services.bus.quarantine import list_entries, redrive
+
+    sender, receiver = pair
+    first, second, third, fork = await _forked_at_seq_3(sender)
+    inbox = _inbox(receiver)
+    await inbox.receive(third)
+    assert (await inbox.receive(fork)).reason == "chain_break"
+    await inbox.receive_many([(first, 1), (second, 2)])
+    assert (await inbox.receive(first, stream_seq=4)).reason == "replayed"
+    async with receiver.transaction() as conn:
+        replayed, forked = await list_entries(conn)
+
+    again = await redrive(inbox, forked.id)
+    # Today the stream has moved past seq 3: the fork is an old place taken again.
+    assert (again.outcome, again.reason) == (Outcome.QUARANTINED, "replayed")
+    assert (await redrive(inbox, replayed.id)).outcome == Outcome.DUPLICATE
+    async with receiver.transaction() as conn:
+        entries = await list_entries(conn, status=None)
+    assert [(e.id, e.status, e.reason) for e in entries] == [
+        (replayed.id, "redriven", "replayed"),
+        (forked.id, "held", "replayed"),
+    ]
     assert await _count(receiver, effects) == 3
 
 
