@@ -35,6 +35,7 @@ from services.mediation import queries
 from services.mediation.model import MediationState, UnknownMediation
 
 MediationId = Annotated[str, Path(pattern=CASE_ID_PATTERN, description="e.g. LM-2022-0001")]
+_PREFIXED_UP_TO = 74  # a case id's 80 characters less ".T9999"
 TaskId = Annotated[str, Path(pattern=CASE_ID_PATTERN, description="e.g. LM-2022-0001.T1")]
 STEP_RESPONSES = PROBLEM_RESPONSES | {
     404: problem_response("no mediation of that id is held here"),
@@ -150,7 +151,14 @@ async def close(
 
 
 async def _next_task_id(api: ApiDep, mediation_id: str) -> str:
+    """`<mediation>.T<n>` for the case's n-th task, or `T<n>` where that would pass a case
+    id's 80 characters (task ids are the case's own); the next n not taken by a named task."""
     case = await queries.get_mediation_case(api.node.db, mediation_id)
     if case is None:
         raise UnknownMediation(f"no mediation {mediation_id} is held here")
-    return f"{mediation_id}.T{len(case.tasks) + 1}"
+    taken = {task.task_id for task in case.tasks}
+    prefix = f"{mediation_id}." if len(mediation_id) <= _PREFIXED_UP_TO else ""
+    n = len(case.tasks) + 1
+    while f"{prefix}T{n}" in taken:
+        n += 1
+    return f"{prefix}T{n}"

@@ -42,7 +42,10 @@ class TaskAssignment(RequestBody):
     assignee: JurisdictionRef = Field(description="the side that does the task, in its own area")
     description: Text
     due_on: Day | None = None
-    task_id: CaseId | None = Field(default=None, description="default: `<mediation>.T<n>`")
+    task_id: CaseId | None = Field(
+        default=None,
+        description="default: `<mediation>.T<n>` (`T<n>` for a mediation id over 74 characters)",
+    )
 
 
 class Findings(RequestBody):

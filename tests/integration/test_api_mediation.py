@@ -38,11 +38,11 @@ async def _post(pair: ApiPair, side: str, role: Role, path: str, body: dict[str,
     return response.json()
 
 
-async def _requested(pair: ApiPair) -> None:
+async def _requested(pair: ApiPair, mediation_id: str = M) -> None:
     await _post(pair, DALANG, Role.MEDIATOR, "/disputes", dispute_report(dispute_id=DISPUTE))
     await pair.settle()
     request = {
-        "mediation_id": M,
+        "mediation_id": mediation_id,
         "dispute_id": DISPUTE,
         "mediator": ASSISTANT,
         "summary": "Fight in Dalang rooted in a land quarrel in Guangxing.",
@@ -172,6 +172,24 @@ async def test_roles_that_do_not_do_the_work_are_403(pair):
         assert response.status_code == 403, (role, path)
     clerk = await node.token(Role.WINDOW_CLERK)
     assert (await node.client.get(f"/mediations/{M}", headers=clerk)).status_code == 403
+
+
+async def test_tasks_of_a_mediation_with_the_longest_id_get_short_ids_no_named_task_has(pair):
+    longest = "LM-" + "9" * 77
+    await _requested(pair, longest)
+    await _post(pair, QIANFENG, Role.OFFICER, f"/mediations/{longest}/accept", {"officer": OFFICER})
+    await pair.settle()
+    tasks = f"/mediations/{longest}/tasks"
+    named = {"assignee": QIANFENG, "description": "Who owns the land.", "task_id": "T2"}
+    await _post(pair, DALANG, Role.MEDIATOR, tasks, named)
+    for what in ("The fight.", "The medical costs."):
+        await _post(pair, DALANG, Role.MEDIATOR, tasks, {"assignee": DALANG, "description": what})
+    await pair.settle()
+
+    for side in (DALANG, QIANFENG):
+        reader = await pair[side].token(Role.MEDIATOR)
+        case = (await pair[side].client.get(f"/mediations/{longest}", headers=reader)).json()
+        assert [t["task_id"] for t in case["tasks"]] == ["T2", "T3", "T4"]
 
 
 async def test_unknown_mediation_is_404(pair):
