@@ -1,8 +1,11 @@
 """The node's HTTP API, built over a running node: nothing is created at import time."""
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from gateway.console.mount import install_console
+from gateway.console.session import IDLE
 from gateway.node_api import NodeApi
 from gateway.problems import install_problem_handlers
 from gateway.request_ids import RequestIds
@@ -37,8 +40,9 @@ RFC 9457 problem documents (`application/problem+json`). Reads of personal data 
 """
 
 
-def create_app(api: NodeApi) -> FastAPI:
-    """The API of the node `api` (see NodeApi.from_runtime and NodeApi.from_parts)."""
+def create_app(api: NodeApi, console_idle: timedelta = IDLE) -> FastAPI:
+    """The API of the node `api` (see NodeApi.from_runtime and NodeApi.from_parts); a console
+    session unused for `console_idle` is signed out."""
     app = FastAPI(
         title=f"Fengqiao node {api.node.jurisdiction}",
         summary="Cross-region police cooperation: signed, versioned events between bureaus.",
@@ -60,5 +64,5 @@ def create_app(api: NodeApi) -> FastAPI:
     app.add_middleware(RequestIds)
     for router in ROUTERS:
         app.include_router(router)
-    install_console(app)
+    install_console(app, console_idle)
     return app

@@ -76,6 +76,9 @@ class NodeSettings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    console_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="a console session unused this long is signed out"
+    )
     log_format: LogFormat = Field(
         default="json", description="json: one JSON object a line (for journald); or text"
     )

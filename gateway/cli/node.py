@@ -6,6 +6,7 @@ import signal
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import typer
 import uvicorn
@@ -37,7 +38,10 @@ def http_server(runtime: NodeRuntime) -> NodeHttpServer:
     """The node's API served in its own event loop, logging through the node's logging."""
     return NodeHttpServer(
         uvicorn.Config(
-            create_app(NodeApi.from_runtime(runtime)),
+            create_app(
+                NodeApi.from_runtime(runtime),
+                timedelta(minutes=runtime.settings.console_idle_minutes),
+            ),
             log_config=None,
             lifespan="off",
             server_header=False,

@@ -26,6 +26,10 @@ _ZH_EN: dict[str, tuple[str, str]] = {
     "login.token": ("令牌", "Token"),
     "login.submit": ("登录", "Sign in"),
     "login.failed": ("令牌无效或已吊销。", "The token is unknown or revoked."),
+    "login.idle": (
+        "长时间未操作，已自动退出，请重新登录。",
+        "You were signed out after a while without use. Sign in again.",
+    ),
     "home.nothing": ("您的角色在控制台中没有页面。", "Your role has no pages in the console."),
     "error.title": ("无法完成", "Not done"),
     "error.back": ("返回首页", "Back to the first page"),

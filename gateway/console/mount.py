@@ -1,5 +1,6 @@
 """Putting the console on a node's app: its routes, static files and error pages."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -9,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from gateway.console import auditor, centre, clerk, mediation_steps, mediator, signin
 from gateway.console.i18n import Translator, language
 from gateway.console.pages import render, templates
-from gateway.console.session import PREFIX, ConsoleRefused, LoginRequired
+from gateway.console.session import IDLE, PREFIX, ConsoleRefused, LoginRequired, SessionIdle
 from gateway.problems import store_unavailable
 from services.store.database import StoreUnavailable
 
@@ -25,7 +26,8 @@ ROUTERS = (
 
 
 async def _to_login(request: Request, exc: Exception) -> Response:
-    return RedirectResponse(f"{PREFIX}/login", status_code=303)
+    why = "?idle" if isinstance(exc, SessionIdle) else ""
+    return RedirectResponse(f"{PREFIX}/login{why}", status_code=303)
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
@@ -44,9 +46,10 @@ async def _store_unavailable(request: Request, exc: Exception) -> Response:
     return page
 
 
-def install_console(app: FastAPI) -> None:
-    """Serve the console at /console/ on `app`."""
+def install_console(app: FastAPI, idle: timedelta = IDLE) -> None:
+    """Serve the console at /console/ on `app`; a session unused for `idle` is signed out."""
     app.state.console_templates = templates()
+    app.state.console_idle = idle
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
     for router in ROUTERS:
         app.include_router(router)

@@ -1,7 +1,10 @@
 """Who is signed in to the console: the user's API token in an HttpOnly, SameSite=Strict cookie.
 
-Every POST carries a CSRF token derived from the session cookie (an HMAC keyed by the token), so
-a form can only be posted by a page the signed-in browser rendered. Role sets are the API's
+A second cookie holds when the user last opened a page, MACed with the token: a session left
+without a page opened for the node's `console_idle_minutes` is signed out (a window PC left
+signed in by a clerk who went home). Every POST carries a CSRF token derived from the session
+cookie (an HMAC keyed by the token), so a form can only be posted by a page the signed-in
+browser rendered. Role sets are the API's
 (gateway/deps.py): a page shows to exactly those who may call the routes behind it.
 """
 
@@ -10,6 +13,7 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -29,11 +33,18 @@ from services.users.model import Role, User
 PREFIX = "/console"
 SESSION_COOKIE = "fq_session"
 LOGIN_COOKIE = "fq_login"  # double-submit token of the login form (no session yet)
+SEEN_COOKIE = "fq_seen"  # when a page was last opened: "<unix seconds>.<MAC>"
 CSRF_FIELD = "csrf"
+IDLE = timedelta(minutes=30)
+"""The default of the node's `console_idle_minutes`."""
 
 
 class LoginRequired(Exception):
     """No session cookie, or one whose token is unknown or revoked: back to the login page."""
+
+
+class SessionIdle(LoginRequired):
+    """The session went unused for longer than the node allows: signed out."""
 
 
 class ConsoleRefused(Exception):
@@ -50,11 +61,28 @@ class Staff:
 
     user: User
     csrf: str
+    seen: str = ""  # the stamp of this page's opening, for its response's SEEN_COOKIE
 
 
 def csrf_token(session_token: str) -> str:
     """The CSRF token tied to a session: HMAC-SHA256 keyed by the session's API token."""
     return hmac.new(session_token.encode(), b"fengqiao-console-csrf", hashlib.sha256).hexdigest()
+
+
+def seen_stamp(session_token: str, at: int) -> str:
+    """The stamp of a page opened at `at` (unix seconds), MACed with the session's token."""
+    mac = hmac.new(session_token.encode(), f"fengqiao-console-seen:{at}".encode(), hashlib.sha256)
+    return f"{at}.{mac.hexdigest()}"
+
+
+def seen_within(stamp: str | None, session_token: str, now: int, idle: timedelta) -> bool:
+    """Whether `stamp` is this session's and no older than `idle`."""
+    at = (stamp or "").partition(".")[0]
+    if not at.isdigit() or len(at) > 12:
+        return False
+    return same_token(stamp, seen_stamp(session_token, int(at))) and (
+        0 <= now - int(at) <= idle.total_seconds()
+    )
 
 
 def same_token(given: object, expected: str) -> bool:
@@ -67,17 +95,31 @@ def same_token(given: object, expected: str) -> bool:
     )
 
 
-def start_session(response: Response, token: str, secure: bool) -> None:
-    """Keep the token in the session cookie (HttpOnly: no script reads it)."""
+def start_session(response: Response, token: str, seen: str, secure: bool) -> None:
+    """Keep the token in the session cookie (HttpOnly: no script reads it), seen now."""
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure, path=PREFIX
     )
+    keep_seen(response, seen, secure)
     response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
 
 
+def keep_seen(response: Response, seen: str, secure: bool) -> None:
+    """Remember when the session last opened a page."""
+    response.set_cookie(
+        SEEN_COOKIE, seen, httponly=True, samesite="strict", secure=secure, path=PREFIX
+    )
+
+
 def end_session(response: Response) -> None:
-    """Forget the session cookie."""
-    response.delete_cookie(SESSION_COOKIE, path=PREFIX, httponly=True, samesite="strict")
+    """Forget the session's cookies."""
+    for cookie in (SESSION_COOKIE, SEEN_COOKIE):
+        response.delete_cookie(cookie, path=PREFIX, httponly=True, samesite="strict")
+
+
+def now_seconds(request: Request) -> int:
+    """The node's clock, in unix seconds."""
+    return int(node_api(request).node.clock().timestamp())
 
 
 def login_form_token(request: Request) -> str:
@@ -86,14 +128,18 @@ def login_form_token(request: Request) -> str:
 
 
 async def signed_in(request: Request) -> Staff:
-    """The user whose token the session cookie holds; LoginRequired otherwise."""
+    """The user whose token the session cookie holds, if it was seen within the idle time;
+    LoginRequired (SessionIdle) otherwise."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequired
+    now, idle = now_seconds(request), request.app.state.console_idle
+    if not seen_within(request.cookies.get(SEEN_COOKIE), token, now, idle):
+        raise SessionIdle
     user = await user_holding(node_api(request).node.db, token)
     if user is None:
         raise LoginRequired
-    return Staff(user, csrf_token(token))
+    return Staff(user, csrf_token(token), seen_stamp(token, now))
 
 
 def staff(*roles: Role) -> Callable[..., Awaitable[Staff]]:

@@ -11,7 +11,9 @@ from gateway.console.session import (
     AnyStaff,
     end_session,
     login_form_token,
+    now_seconds,
     same_token,
+    seen_stamp,
     start_session,
 )
 from gateway.node_api import node_api
@@ -24,7 +26,8 @@ def _login_form(request: Request, status: int = 200, failed: bool = False) -> HT
     """The login form with its double-submit token, in the form and in the cookie, so that
     a refused form answers one that can be sent again."""
     token = login_form_token(request)
-    page = render(request, "login.html", None, status, form_token=token, failed=failed)
+    idle = "idle" in request.query_params
+    page = render(request, "login.html", None, status, form_token=token, failed=failed, idle=idle)
     page.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path=PREFIX)
     return page
 
@@ -48,7 +51,8 @@ async def login(request: Request) -> Response:
     if user is None:
         return _login_form(request, 401, failed=True)
     done = RedirectResponse(f"{PREFIX}/", status_code=303)
-    start_session(done, token, secure=request.url.scheme == "https")
+    seen = seen_stamp(token, now_seconds(request))
+    start_session(done, token, seen, secure=request.url.scheme == "https")
     return done
 
 

@@ -90,6 +90,10 @@ async def test_clerk_files_a_request_at_dalang_that_arrives_at_qianfeng_and_show
 
     scene.clock.now += timedelta(days=2)  # the promised photo receipt is now a day late
     await clerk.goto(f"{scene.dalang.url}/console/registry")
+    await expect(clerk.locator("[role=status]")).to_contain_text("已自动退出")  # the PC left
+    await clerk.context.close()
+    clerk = await scene.signed_in(scene.dalang, Role.WINDOW_CLERK, "clerk.wang")
+    await clerk.goto(f"{scene.dalang.url}/console/registry")
     late = clerk.locator(f"tr.overdue[data-request='{request_id}']")
     await expect(late).to_contain_text("photo_receipt")
     await shoot(clerk, "clerk-requests")

@@ -3,15 +3,18 @@ NATS): sign-in, CSRF, roles, masking and the access log as the API has them, bad
 with nothing filed."""
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from gateway.console.session import SEEN_COOKIE, seen_stamp
 from services.users.model import Role
 from tests.support.api import (
     ID_NUMBER,
     QIANFENG,
     ApiNode,
+    Clock,
     dalang_without_nats,
     filing,
 )
@@ -121,6 +124,48 @@ async def test_a_form_posted_without_the_sessions_csrf_token_files_nothing(dalan
     posted = await dalang.client.post("/console/registry/new", data=body, files=SCANS)
     assert posted.status_code == 303, posted.text
     assert await requests_on_file(dalang) == 1
+
+
+def _wait(node: ApiNode, minutes: int) -> None:
+    clock = node.api.node.clock
+    assert isinstance(clock, Clock)
+    clock.now += timedelta(minutes=minutes)
+
+
+async def test_a_session_unused_past_the_idle_time_is_signed_out_and_its_form_files_nothing(
+    dalang,
+):
+    """A window PC left signed in: each page opened keeps the session for 30 more minutes."""
+    await sign_in(dalang, Role.WINDOW_CLERK, "clerk.li")
+    for _ in range(2):  # 58 minutes signed in, never 30 without a page
+        _wait(dalang, 29)
+        page = await dalang.client.get("/console/registry/new")
+        assert page.status_code == 200 and SEEN_COOKIE in page.headers["set-cookie"]
+    body = form_of(filing(), await csrf(dalang, "/console/registry/new"))
+
+    _wait(dalang, 31)
+    posted = await dalang.client.post("/console/registry/new", data=body, files=SCANS)
+    assert posted.status_code == 303 and posted.headers["location"] == "/console/login?idle"
+    assert await requests_on_file(dalang) == 0
+    login = await dalang.client.get(posted.headers["location"])
+    assert "signed out after a while without use" in login.text or "已自动退出" in login.text
+
+    assert (await sign_in(dalang, Role.WINDOW_CLERK, "clerk.li")).status_code == 303
+    assert (await dalang.client.get("/console/registry")).status_code == 200
+
+
+@pytest.mark.parametrize("stamp", [None, "garbage", "99999999999999.00", "another session's"])
+async def test_a_session_without_its_own_stamp_of_the_last_page_is_signed_out(dalang, stamp):
+    await sign_in(dalang, Role.WINDOW_CLERK, "clerk.li")
+    assert (await dalang.client.get("/console/registry")).status_code == 200
+    dalang.client.cookies.delete(SEEN_COOKIE)
+    if stamp == "another session's":
+        now = int(dalang.api.node.clock().timestamp())
+        stamp = seen_stamp(dalang.tokens["clerk.li"] + "x", now)
+    if stamp is not None:
+        dalang.client.cookies.set(SEEN_COOKIE, stamp, domain="node.local", path="/console")
+    page = await dalang.client.get("/console/registry")
+    assert page.status_code == 303 and page.headers["location"] == "/console/login?idle"
 
 
 async def test_an_invalid_filing_is_a_422_page_naming_the_field_not_its_value(dalang):

@@ -31,6 +31,10 @@ runner = CliRunner()
             'database_url = "postgresql://fengqiao@db/fengqiao?sslmode=require"\n',
             "database_url: Value error, sslmode is libpq's: asyncpg takes ssl=require",
         ),
+        (
+            'jurisdiction = "dongguan-dalang"\nconsole_idle_minutes = 0\n',
+            "console_idle_minutes: Input should be greater than or equal to 1",
+        ),
     ],
     ids=[
         "broken TOML",
@@ -39,6 +43,7 @@ runner = CliRunner()
         "a store of another scheme",
         "a store URL that does not parse",
         "a store URL with libpq's sslmode",
+        "a console session that never lasts",
     ],
 )
 @pytest.mark.parametrize("command", [["node", "run"], ["doctor"], ["users", "list"]], ids=" ".join)
