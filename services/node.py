@@ -69,13 +69,15 @@ class Node:
         correlation: str | None = None,
         causation: str | None = None,
         handling: HandlingCode | None = None,
+        after: str | None = None,
     ) -> VerifiedEvent:
-        """Put `event` in the outbox for `recipient`, in `conn`'s transaction.
+        """Put `event` in the outbox for `recipient`, in `conn`'s transaction; its id sorts
+        after `after`, if given.
 
         Returns it as the partner will see it, so the command can apply it to its own state
         with the same handler.
         """
-        outgoing = Outgoing(event, recipient, subject, correlation, causation, handling)
+        outgoing = Outgoing(event, recipient, subject, correlation, causation, handling, after)
         return (await self.send_many(conn, [outgoing]))[0]
 
     def today(self) -> str:

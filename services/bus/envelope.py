@@ -11,6 +11,7 @@ a stream has `prev` = GENESIS.
 import functools
 import json
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -239,9 +240,14 @@ class Envelope(BaseModel):
         return leaf_hash(*(wire[start:end] for start, end in spans))
 
 
-def new_event_id() -> str:
-    """A UUIDv7: time-ordered, so ids sort by creation time."""
-    return str(uuid6.uuid7())
+def new_event_id(after: str | None = None) -> str:
+    """A UUIDv7: time-ordered, so ids sort by creation time; and after `after` (the id of an
+    event this one revises, perhaps made on a partner's clock ahead of ours), compared as text."""
+    made = str(uuid6.uuid7())
+    if after is None or made > after:
+        return made
+    later = int(after[:8] + after[9:13], 16) + 1  # its 48-bit millisecond time, plus one
+    return str(uuid6.UUID(int=(later << 80) | secrets.randbits(76), version=7))
 
 
 @functools.lru_cache(maxsize=16)  # the envelopes of one transaction share their `now`

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.agreement import Agreement, HandlingCode, PublicKey
 from contracts.events.base import EventData
 from services.bus.compose import Addressing, Signer, draft
-from services.bus.envelope import GENESIS, Envelope, Unsigned, seal, seal_batch
+from services.bus.envelope import GENESIS, Envelope, Unsigned, new_event_id, seal, seal_batch
 from services.bus.handlers import NotApplicable
 from services.bus.sealing_keys import SealingKeys
 from services.store.database import insert_if_absent
@@ -34,6 +34,7 @@ class Outgoing:
     correlation: str | None = None
     causation: str | None = None
     handling: HandlingCode | None = None
+    after: str | None = None  # an event id this event's id must sort after (one it revises)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ async def enqueue_many(
             causation=item.causation,
             handling=item.handling,
         )
-        document = draft(agreement, signer, item.event, to, now, sealing=sealing, keys=keys)
+        event_id = None if item.after is None else new_event_id(item.after)
+        document = draft(agreement, signer, item.event, to, now, event_id, sealing, keys)
         if batches is not None and counts[item.recipient] > 1:
             unsigned = Unsigned.of(document)
             drafts[item.recipient].append((position, unsigned))

@@ -1,12 +1,15 @@
+import re
+import time
 from datetime import timedelta
 
 import pytest
+import uuid6
 
 from contracts import errors
 from contracts.events.disputes import DisputeReportedV1
 from contracts.registry import ContractRegistry
 from services.bus.compose import Addressing, compose
-from services.bus.envelope import GENESIS
+from services.bus.envelope import GENESIS, UUID7_PATTERN, new_event_id
 from services.bus.verification import StreamPosition, Verifier
 from tests.support.trust import NOW, Bureau, agreement_document, flow, sign_document
 
@@ -84,3 +87,12 @@ def test_tampered_envelope_is_rejected_with_bad_signature():
     wire = envelope.wire_bytes().replace(b"Xiangtou", b"Xiangwei")
     with pytest.raises(errors.BadSignature):
         _verifier(loaded).verify(wire, NOW)
+
+
+def test_an_event_id_made_after_one_of_a_clock_a_day_ahead_sorts_after_it():
+    ahead_ms = int((time.time() + 86_400) * 1000)
+    ahead = str(uuid6.UUID(int=(ahead_ms << 80) | 0xFFF_FFFF, version=7))
+    made = [new_event_id(after=ahead) for _ in range(3)]
+    assert all(m > ahead and re.fullmatch(UUID7_PATTERN, m) for m in made)
+    past = new_event_id()
+    assert new_event_id(after=past) > past
