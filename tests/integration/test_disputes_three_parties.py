@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import inspect, select
 
 from contracts.events.common import DisputeOutcome, Person
 from contracts.events.mediation import MediationOutcome, outcome_digest
@@ -47,9 +45,9 @@ from services.mediation.commands import (
 from services.mediation.handlers import HANDLERS as MEDIATION
 from services.reports.counting import count_figures
 from services.reports.period import Period
-from services.store.database import MIGRATIONS
 from services.store.tables import outbox
 from tests.support.databases import BACKENDS
+from tests.support.migrations import migrate
 from tests.support.nodes import Network, cooperation, open_network
 from tests.support.trust import Bureau
 
@@ -246,19 +244,12 @@ async def test_the_migration_fills_in_the_shares_made_before_it(backend: str, tm
         await share_dispute(net[DALANG], ShareDispute(dispute_id="DL-7", partner=LONGGANG))
         async with net.db(DALANG).transaction() as conn:
             recorded = (await conn.execute(select(dispute_shares))).all()
-            await conn.run_sync(_migrate, "downgrade", "0011@-1")
+            await conn.run_sync(migrate, "downgrade", "0011@-1")
             assert not await conn.run_sync(lambda c: inspect(c).has_table("dispute_shares"))
-            await conn.run_sync(_migrate, "upgrade", "heads")
+            await conn.run_sync(migrate, "upgrade", "heads")
             filled = (await conn.execute(select(dispute_shares))).all()
     assert [(r.dispute_id, r.partner) for r in recorded] == [("DL-7", LONGGANG)]
     assert filled == recorded
-
-
-def _migrate(connection: Connection, step: str, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    getattr(command, step)(config, revision)
 
 
 async def test_without_h2_the_partner_still_cannot_share_a_dispute_it_does_not_own(

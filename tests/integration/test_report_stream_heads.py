@@ -6,9 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Table, select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.canonical import sha256_hex
@@ -18,10 +16,11 @@ from services.bus.outbox import Outgoing, enqueue
 from services.bus.verification import VerifiedEvent
 from services.reports.counting import chain_heads
 from services.reports.period import Period
-from services.store.database import MIGRATIONS, Database
+from services.store.database import Database
 from services.store.tables import inbox, outbox
 from tests.support.databases import BACKENDS, drop_postgres, fresh_postgres_url
 from tests.support.envelopes import Exchange, seed_dispute
+from tests.support.migrations import migrate
 
 H1 = Period.parse("2026-H1")
 END = H1.end.astimezone(UTC)  # 2026-06-30T16:00:00Z
@@ -127,7 +126,7 @@ async def test_migration_fills_the_time_of_envelopes_stored_before_it(unmigrated
     wire = Exchange().envelope(now=SENT[1]).wire_bytes()
     values = {"hash": sha256_hex(wire), "wire": wire, "now": SENT[0]}
     async with unmigrated.transaction() as conn:
-        await conn.run_sync(_upgrade_to, "0001")
+        await conn.run_sync(migrate, "upgrade", "0001")
         await conn.execute(
             text(
                 "INSERT INTO outbox (event_id, recipient, seq, type, subject, correlation, "
@@ -148,13 +147,6 @@ async def test_migration_fills_the_time_of_envelopes_stored_before_it(unmigrated
     async with unmigrated.transaction() as conn:
         for table in (outbox, inbox):
             assert _utc((await conn.execute(select(table.c.sent_at))).scalar_one()) == SENT[1]
-
-
-def _upgrade_to(connection: Connection, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    command.upgrade(config, revision)
 
 
 async def _head_at_end(store: Database, sender: str, recipient: str) -> tuple[int, str]:
