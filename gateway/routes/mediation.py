@@ -151,14 +151,17 @@ async def close(
 
 
 async def _next_task_id(api: ApiDep, mediation_id: str) -> str:
-    """`<mediation>.T<n>` for the case's n-th task, or `T<n>` where that would pass a case
-    id's 80 characters (task ids are the case's own); the next n not taken by a named task."""
+    """`<mediation>.T<n>` for the n-th task the requesting side assigns, `<mediation>.P<n>` for
+    the partner's (so two tasks assigned at once on both sides never share an id); without the
+    mediation id where that would pass a case id's 80 characters (task ids are the case's own)."""
     case = await queries.get_mediation_case(api.node.db, mediation_id)
     if case is None:
         raise UnknownMediation(f"no mediation {mediation_id} is held here")
+    me = api.node.jurisdiction
+    letter = "T" if me == case.requested_by else "P"
     taken = {task.task_id for task in case.tasks}
-    prefix = f"{mediation_id}." if len(mediation_id) <= _PREFIXED_UP_TO else ""
-    n = len(case.tasks) + 1
-    while f"{prefix}T{n}" in taken:
+    prefix = f"{mediation_id}.{letter}" if len(mediation_id) <= _PREFIXED_UP_TO else letter
+    n = sum(task.assigned_by == me for task in case.tasks) + 1
+    while f"{prefix}{n}" in taken:
         n += 1
-    return f"{prefix}T{n}"
+    return f"{prefix}{n}"

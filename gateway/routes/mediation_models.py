@@ -44,7 +44,8 @@ class TaskAssignment(RequestBody):
     due_on: Day | None = None
     task_id: CaseId | None = Field(
         default=None,
-        description="default: `<mediation>.T<n>` (`T<n>` for a mediation id over 74 characters)",
+        description="default: `<mediation>.T<n>` for the requesting side's n-th task, "
+        "`<mediation>.P<n>` for the partner's (without `<mediation>.` past 74 characters)",
     )
 
 

@@ -257,8 +257,10 @@ async def _send_and_apply(
         case.sides,
         other,
     )
+    # A proposal revises the one in force: its id sorts after it, whatever the clocks say.
+    revises = case.proposal_id if isinstance(event, MediationOutcomeProposedV1) else None
     verified = await node.send(
-        conn, event, other, case.mediation_id, case.correlation, case.last_event_id
+        conn, event, other, case.mediation_id, case.correlation, case.last_event_id, after=revises
     )
     await HANDLERS[event.event_type](conn, verified)
     return Sent(case.mediation_id, verified.envelope.id, (other,))

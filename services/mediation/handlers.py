@@ -38,8 +38,9 @@ from services.mediation.model import (
     check_step,
     next_state,
 )
-from services.mediation.records import find_mediation, get_mediation, outcome_of
+from services.mediation.records import find_mediation, get_mediation, outcome_of, put_in_force
 from services.mediation.tables import (
+    mediation_proposals,
     mediation_signatures,
     mediation_tasks,
     mediation_timeline,
@@ -128,6 +129,7 @@ async def _task_assigned(conn: AsyncConnection, verified: VerifiedEvent) -> None
             position=len(case.tasks) + 1,
             assignee=event.assignee_jurisdiction,
             assigned_by=verified.envelope.source,
+            assigned_event=verified.envelope.id,
             description=event.description,
             due_on=event.due_on,
         )
@@ -157,7 +159,7 @@ async def _outcome_proposed(conn: AsyncConnection, verified: VerifiedEvent) -> N
     # The digest is over the outcome as it travelled: a higher minor may carry more fields.
     outcome = verified.envelope.data["outcome"]
     check_outcome_digest(outcome, event.terms_digest)
-    values = {
+    proposal = {
         "outcome": outcome,
         "terms_digest": event.terms_digest,
         "proposed_by": event.proposed_by,
@@ -167,7 +169,17 @@ async def _outcome_proposed(conn: AsyncConnection, verified: VerifiedEvent) -> N
         f"outcome proposed by {event.proposed_by}: {len(event.outcome.terms)} terms, "
         f"digest {event.terms_digest[:12]}"
     )
+    event_id = verified.envelope.id
+    # Two proposals that crossed: the later id stands on both sides, the other is kept.
+    in_force = (await get_mediation(conn, event.mediation_id)).in_force_after(event_id)
+    values = proposal | {"proposal_id": event_id} if in_force else {}
+    summary += "" if in_force else " (crossed a proposal made later, which stands)"
     await _step(conn, verified, event.mediation_id, values, summary)
+    await conn.execute(
+        mediation_proposals.insert().values(
+            mediation_id=event.mediation_id, event_id=event_id, **proposal
+        )
+    )
 
 
 async def _outcome_signed(conn: AsyncConnection, verified: VerifiedEvent) -> None:
@@ -193,8 +205,11 @@ async def _closed(conn: AsyncConnection, verified: VerifiedEvent) -> None:
     event = expect(verified, MediationClosedV1)
     values = {"closure": event.closure, "closed_on": event.closed_on, "close_note": event.note}
     summary = f"closed as {event.closure} by {event.closed_by}"
-    await _step(conn, verified, event.mediation_id, values, summary)
+    before = await _step(conn, verified, event.mediation_id, values, summary)
     if event.closure == MediationClosure.AGREEMENT_SIGNED:
+        closed_on = event.terms_digest
+        if closed_on is not None and closed_on != before.terms_digest:  # another crossed it
+            await put_in_force(conn, event.mediation_id, closed_on)
         outcome, mediator = await outcome_of(conn, event.mediation_id)
         fen = sum(c["amount_fen"] for c in outcome.get("compensation", []))
         await resolve_by_mediation(conn, verified, list(outcome["terms"]), fen, mediator)

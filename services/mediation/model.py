@@ -144,8 +144,12 @@ class Mediation:
     partner: str
     dispute_owner: str
     tasks: tuple[Task, ...] = ()
-    terms_digest: str | None = None
+    terms_digest: str | None = None  # of the proposal in force
     signed_by: frozenset[str] = field(default_factory=frozenset)  # sides, current digest only
+    proposal_id: str | None = None  # the event of the proposal in force
+    # Proposals held but not in force (crossed or revised), and the signatures on them.
+    other_proposals: frozenset[str] = field(default_factory=frozenset)  # their digests
+    other_signatures: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # side, digest
     handling: str | None = None
     correlation: str = ""  # the case thread: its first event, and its latest
     last_event_id: str = ""
@@ -170,6 +174,16 @@ class Mediation:
             else MediationState.REQUESTED
         )
         return replace(self, state=before)
+
+    def in_force_after(self, proposal_id: str) -> bool:
+        """Whether a proposal made in event `proposal_id` stands over the one in force: of two
+        proposals the greater event id (UUIDv7, compared as text) stands on both sides."""
+        return self.proposal_id is None or proposal_id > self.proposal_id
+
+    def with_proposal(self, terms_digest: str) -> "Mediation":
+        """The case with a held proposal of `terms_digest` in force, and its signatures."""
+        signed = frozenset(side for side, d in self.other_signatures if d == terms_digest)
+        return replace(self, terms_digest=terms_digest, signed_by=signed)
 
     def other_side(self, me: str) -> str:
         return self.partner if me == self.requested_by else self.requested_by
@@ -215,7 +229,7 @@ def check_step(
     if case.withdrawn and actor != case.requested_by and not sending:
         return _crossing_withdrawal(case, event, actor)
     state = next_state(case.state, event.event_type)
-    _check_rule(case, event, actor)
+    _check_rule(case, event, actor, sending)
     return state
 
 
@@ -226,11 +240,17 @@ def _crossing_withdrawal(case: Mediation, event: EventData, actor: str) -> Media
     step leaves the case closed, as the withdrawal will close it there too."""
     before = case.as_before_closing()
     state = next_state(before.state, event.event_type)
-    _check_rule(before, event, actor)
+    _check_rule(before, event, actor, sending=False)
     return state if state in (MediationState.DECLINED, MediationState.CLOSED) else case.state
 
 
-def _check_rule(case: Mediation, event: EventData, actor: str) -> None:
+def _check_rule(case: Mediation, event: EventData, actor: str, sending: bool) -> None:
+    if isinstance(event, MediationOutcomeSignedV1 | MediationClosedV1) and not sending:
+        # A signature or the owner's close naming a held proposal that another crossed: checked
+        # against the case with that proposal in force (see docs/flows.md, Concurrent steps).
+        digest = event.terms_digest
+        if digest != case.terms_digest and digest in case.other_proposals:
+            case = case.with_proposal(digest)
     match event:
         case MediationAcceptedV1() | MediationDeclinedV1():
             _answer(case, actor)

@@ -15,6 +15,7 @@ from contracts.events.mediation import MediationOutcome
 from services.disputes.queries import utc
 from services.disputes.timeline import TimelineEntry, read_timeline
 from services.mediation.model import MediationState
+from services.mediation.records import TASK_ORDER
 from services.mediation.tables import (
     mediation_signatures,
     mediation_tasks,
@@ -127,7 +128,7 @@ async def get_mediation_case(db: Database, mediation_id: str) -> MediationCase |
         signatures = await _signatures(conn, mediation_id)
         timeline = await read_timeline(conn, mediation_timeline, mediation_id)
     values: dict[str, Any] = dict(row._mapping)
-    del values["last_event_id"]
+    del values["last_event_id"], values["proposal_id"]
     return MediationCase(
         **values
         | {
@@ -149,7 +150,7 @@ async def _tasks(conn: AsyncConnection, mediation_id: str) -> list[TaskRecord]:
     rows = await conn.execute(
         select(mediation_tasks)
         .where(mediation_tasks.c.mediation_id == mediation_id)
-        .order_by(mediation_tasks.c.position)
+        .order_by(*TASK_ORDER)
     )
     return [
         TaskRecord(

@@ -2,11 +2,20 @@
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.mediation.model import Mediation, MediationState, Task, UnknownMediation
-from services.mediation.tables import mediation_signatures, mediation_tasks, mediations
+from services.mediation.tables import (
+    mediation_proposals,
+    mediation_signatures,
+    mediation_tasks,
+    mediations,
+)
+
+TASK_ORDER = (mediation_tasks.c.assigned_event.nulls_first(), mediation_tasks.c.position)
+"""The tasks in the order they were assigned, the same on both sides (by the assigning event's
+UUIDv7 id; the position each side gave it only for tasks assigned before migration 0012)."""
 
 
 async def find_mediation(conn: AsyncConnection, mediation_id: str) -> Mediation | None:
@@ -21,14 +30,20 @@ async def find_mediation(conn: AsyncConnection, mediation_id: str) -> Mediation 
     tasks = await conn.execute(
         select(mediation_tasks.c.task_id, mediation_tasks.c.assignee, mediation_tasks.c.findings)
         .where(mediation_tasks.c.mediation_id == mediation_id)
-        .order_by(mediation_tasks.c.position)
+        .order_by(*TASK_ORDER)
     )
-    signed = await conn.execute(
-        select(mediation_signatures.c.party_jurisdiction).where(
-            mediation_signatures.c.mediation_id == mediation_id,
-            mediation_signatures.c.terms_digest == row.terms_digest,
+    signatures = await conn.execute(
+        select(
+            mediation_signatures.c.party_jurisdiction, mediation_signatures.c.terms_digest
+        ).where(mediation_signatures.c.mediation_id == mediation_id)
+    )
+    signed = {(s.party_jurisdiction, s.terms_digest) for s in signatures}
+    proposals = await conn.execute(
+        select(mediation_proposals.c.terms_digest).where(
+            mediation_proposals.c.mediation_id == mediation_id
         )
     )
+    current = row.terms_digest
     return Mediation(
         mediation_id=row.mediation_id,
         dispute_id=row.dispute_id,
@@ -37,8 +52,11 @@ async def find_mediation(conn: AsyncConnection, mediation_id: str) -> Mediation 
         partner=row.partner,
         dispute_owner=row.dispute_owner,
         tasks=tuple(Task(t.task_id, t.assignee, t.findings is not None) for t in tasks),
-        terms_digest=row.terms_digest,
-        signed_by=frozenset(signed.scalars()),
+        terms_digest=current,
+        signed_by=frozenset(side for side, digest in signed if digest == current),
+        proposal_id=row.proposal_id,
+        other_proposals=frozenset(proposals.scalars()) - {current},
+        other_signatures=frozenset((side, d) for side, d in signed if d != current),
         handling=row.handling,
         correlation=row.correlation,
         last_event_id=row.last_event_id,
@@ -53,6 +71,32 @@ async def get_mediation(conn: AsyncConnection, mediation_id: str) -> Mediation:
     if case is None:
         raise UnknownMediation(f"mediation {mediation_id} is not known here")
     return case
+
+
+async def put_in_force(conn: AsyncConnection, mediation_id: str, terms_digest: str) -> None:
+    """Make the latest held proposal of `terms_digest` the one in force."""
+    proposal = (
+        await conn.execute(
+            select(mediation_proposals)
+            .where(
+                mediation_proposals.c.mediation_id == mediation_id,
+                mediation_proposals.c.terms_digest == terms_digest,
+            )
+            .order_by(mediation_proposals.c.event_id.desc())
+            .limit(1)
+        )
+    ).one()
+    await conn.execute(
+        update(mediations)
+        .where(mediations.c.mediation_id == mediation_id)
+        .values(
+            outcome=proposal.outcome,
+            terms_digest=terms_digest,
+            proposed_by=proposal.proposed_by,
+            mediator=proposal.mediator,
+            proposal_id=proposal.event_id,
+        )
+    )
 
 
 async def outcome_of(conn: AsyncConnection, mediation_id: str) -> tuple[dict[str, Any], Any]:

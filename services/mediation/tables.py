@@ -1,4 +1,5 @@
-"""The linked-mediation tables (migration 0003): cases, tasks, signatures, timeline."""
+"""The linked-mediation tables (migrations 0003, 0012): cases, tasks, proposals, signatures,
+timeline."""
 
 from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, Text
 
@@ -31,6 +32,7 @@ mediations = Table(
     Column("handling", String(2), nullable=False),
     Column("correlation", String(36), nullable=False),
     Column("last_event_id", String(36), nullable=False),
+    Column("proposal_id", String(36)),  # the event of the proposal in force (migration 0012)
     Column("requested_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -48,6 +50,18 @@ mediation_tasks = Table(
     Column("findings", Text),
     Column("attachments", JSON),
     Column("reported_on", String(10)),
+    Column("assigned_event", String(36)),  # the tasks' order on both sides (migration 0012)
+)
+
+mediation_proposals = Table(
+    "mediation_proposals",
+    metadata,
+    Column("mediation_id", String(80), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("proposed_by", String(64), nullable=False),
+    Column("terms_digest", String(64), nullable=False),
+    Column("outcome", JSON, nullable=False),
+    Column("mediator", JSON, nullable=False),
 )
 
 mediation_signatures = Table(

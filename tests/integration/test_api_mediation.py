@@ -192,6 +192,23 @@ async def test_tasks_of_a_mediation_with_the_longest_id_get_short_ids_no_named_t
         assert [t["task_id"] for t in case["tasks"]] == ["T2", "T3", "T4"]
 
 
+async def test_tasks_assigned_at_once_on_both_sides_get_distinct_ids_listed_alike(pair):
+    """Neither side has seen the other's task: the default ids still differ, and both sides
+    list the two tasks in one order (the order they were assigned in)."""
+    await _requested(pair)
+    await _post(pair, QIANFENG, Role.OFFICER, f"/mediations/{M}/accept", {"officer": OFFICER})
+    await pair.settle()
+    for side in (DALANG, QIANFENG, DALANG):
+        body = {"assignee": side, "description": f"Ask around in {side}."}
+        await _post(pair, side, Role.MEDIATOR, f"/mediations/{M}/tasks", body)
+    await pair.settle()
+
+    for side in (DALANG, QIANFENG):
+        reader = await pair[side].token(Role.MEDIATOR)
+        case = (await pair[side].client.get(f"/mediations/{M}", headers=reader)).json()
+        assert [t["task_id"] for t in case["tasks"]] == [f"{M}.T1", f"{M}.P1", f"{M}.T2"]
+
+
 async def test_unknown_mediation_is_404(pair):
     reader = await pair[DALANG].token(Role.AUDITOR)
     response = await pair[DALANG].client.get("/mediations/LM-none", headers=reader)

@@ -3,9 +3,11 @@ sends nothing; a step received from outside the case is quarantined where it arr
 
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events.common import Person
 from contracts.events.mediation import (
@@ -48,8 +50,11 @@ from services.mediation.model import (
     UnknownMediation,
 )
 from services.mediation.queries import get_mediation_case
+from services.mediation.records import TASK_ORDER
+from services.mediation.tables import mediation_proposals, mediation_tasks, mediations
 from services.store.tables import outbox, quarantine
 from tests.support.databases import BACKENDS
+from tests.support.migrations import migrate
 from tests.support.nodes import Network, cooperation, open_network
 from tests.support.trust import Bureau
 
@@ -318,3 +323,133 @@ async def test_steps_crossing_a_withdrawal_are_kept_but_none_is_sent_after_it_ar
     assert [(c.state, c.closure, c.officer) for c in cases if c] == [
         (MediationState.CLOSED, "withdrawn", ASSISTANT)
     ] * 2
+
+
+REVISED = MediationOutcome(terms=["the land goes back by 1 March"])
+
+
+async def _all_found(net: Network) -> None:
+    """As `_proposed`, and Qianfeng's findings in too: the outcome may be signed and closed."""
+    await _proposed(net)
+    await report_findings(net[QIANFENG], ReportFindings(mediation_id=M, task_id=T2, findings="f"))
+    await _settle(net)
+
+
+async def _propose(net: Network, side: str, outcome: MediationOutcome) -> None:
+    await propose_outcome(
+        net[side], ProposeOutcome(mediation_id=M, mediator=ASSISTANT, outcome=outcome)
+    )
+
+
+async def _both_sign_and_dalang_closes(net: Network, digest: str) -> None:
+    for side in (DALANG, QIANFENG):
+        await sign_outcome(net[side], _signature(digest))
+    await _settle(net)
+    await close_mediation(net[DALANG], CloseMediation(mediation_id=M, closure="agreement_signed"))
+
+
+async def _on_both_sides(net: Network) -> tuple[list[Any], list[Any]]:
+    """The mediation and its dispute at Dalang and at Qianfeng."""
+    sides = (DALANG, QIANFENG)
+    cases = [await get_mediation_case(net.db(j), M) for j in sides]
+    return cases, [await get_dispute_case(net.db(j), "DL-1") for j in sides]
+
+
+async def test_two_proposals_made_at_once_settle_on_the_later_on_both_sides(
+    backend: str, tmp_path: Path
+) -> None:
+    shared = MediationOutcome(terms=["the land is shared"])
+    async with _network(backend, tmp_path) as net:
+        await _all_found(net)
+        await _propose(net, QIANFENG, REVISED)  # neither side has seen the other's
+        await _propose(net, DALANG, shared)
+        await _settle(net)
+        cases, _ = await _on_both_sides(net)
+        await _both_sign_and_dalang_closes(net, outcome_digest(shared))
+        await _settle(net)
+        _, disputes = await _on_both_sides(net)
+    assert [(c.terms_digest, c.outcome) for c in cases if c] == [
+        (outcome_digest(shared), shared)
+    ] * 2
+    [crossed] = [
+        e.summary
+        for e in cases[0].timeline
+        if (e.type, e.source) == ("mediation.outcome_proposed", QIANFENG)
+    ]
+    assert crossed.endswith("(crossed a proposal made later, which stands)")
+    assert [(d.state, d.terms) for d in disputes if d] == [
+        (DisputeState.RESOLVED, shared.terms)
+    ] * 2
+
+
+async def test_a_signature_crossing_a_revision_is_kept_on_both_sides_and_counts_for_neither(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path) as net:
+        await _all_found(net)
+        await sign_outcome(net[QIANFENG], _signature())  # before Dalang's revision arrives
+        await _propose(net, DALANG, REVISED)
+        await _settle(net)  # nothing quarantined
+        cases, _ = await _on_both_sides(net)
+        with pytest.raises(SignatureMissing, match=QIANFENG):
+            await sign_outcome(net[DALANG], _signature(outcome_digest(REVISED)))
+            await close_mediation(
+                net[DALANG], CloseMediation(mediation_id=M, closure="agreement_signed")
+            )
+    assert [[(s.party_jurisdiction, s.terms_digest) for s in c.signatures] for c in cases if c] == [
+        [(QIANFENG, DIGEST)]
+    ] * 2
+    assert [c.terms_digest for c in cases if c] == [outcome_digest(REVISED)] * 2
+
+
+async def test_the_owners_close_crossing_a_proposal_closes_both_sides_on_the_terms_it_names(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path) as net:
+        await _all_found(net)
+        await _both_sign_and_dalang_closes(net, DIGEST)
+        await _propose(net, QIANFENG, REVISED)  # before the close arrives
+        refused = [
+            (d.recipient, d.type, d.receipt.reason)
+            for d in await net.deliver_all()
+            if d.receipt.outcome != Outcome.APPLIED
+        ]
+        cases, disputes = await _on_both_sides(net)
+    # Dalang's case was closed: the proposal that crossed the close is refused there.
+    assert refused == [(DALANG, "mediation.outcome_proposed", "illegal_transition")]
+    assert [(c.state, c.terms_digest, c.outcome) for c in cases if c] == [
+        (MediationState.CLOSED, DIGEST, OUTCOME)
+    ] * 2
+    assert [(d.state, d.terms) for d in disputes if d] == [
+        (DisputeState.RESOLVED, OUTCOME.terms)
+    ] * 2
+
+
+async def test_the_migration_fills_in_the_proposal_in_force_and_the_order_of_the_tasks(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _network(backend, tmp_path) as net:
+        await _all_found(net)
+        await _propose(net, QIANFENG, REVISED)
+        await _settle(net)
+        async with net.db(DALANG).transaction() as conn:
+            before = await _proposal_columns(conn)
+            await conn.run_sync(migrate, "downgrade", "0012@-1")
+            await conn.run_sync(migrate, "upgrade", "heads")
+            after = await _proposal_columns(conn)
+            [kept] = (await conn.execute(select(mediation_proposals))).all()
+    assert after == before
+    assert (kept.event_id, kept.terms_digest, kept.outcome) == (
+        before[0],
+        outcome_digest(REVISED),
+        REVISED.model_dump(mode="json", exclude_none=True),
+    )
+
+
+async def _proposal_columns(conn: AsyncConnection) -> tuple[Any, ...]:
+    """The proposal in force, and each task's assigning event, in the tasks' order."""
+    proposal = select(mediations.c.proposal_id).where(mediations.c.mediation_id == M)
+    tasks = select(mediation_tasks.c.task_id, mediation_tasks.c.assigned_event).order_by(
+        *TASK_ORDER
+    )
+    return (await conn.execute(proposal)).scalar_one(), (await conn.execute(tasks)).all()

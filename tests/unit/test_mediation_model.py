@@ -211,6 +211,45 @@ def test_a_side_signs_only_for_itself() -> None:
         check_step(_case(signed_by=frozenset()), event, DALANG)
 
 
+REVISED = outcome_digest(MediationOutcome(terms=["老黄 returns the land by 1 March"]))
+
+
+def _revised_before(signed: set[tuple[str, str]]) -> Mediation:
+    """A case whose first proposal (DIGEST, signed by `signed`) a revision displaced."""
+    return _case(
+        terms_digest=REVISED,
+        signed_by=frozenset(),
+        other_proposals=frozenset({DIGEST}),
+        other_signatures=frozenset(signed),
+    )
+
+
+def test_a_received_signature_of_a_displaced_proposal_is_kept_one_sent_is_refused() -> None:
+    case = _revised_before(set())
+    signature = _event("mediation.outcome_signed")  # DIGEST, by Dalang
+    assert check_step(case, signature, DALANG) == S.PROPOSED
+    with pytest.raises(DigestMismatch):
+        check_step(case, signature, DALANG, sending=True)
+    with pytest.raises(AlreadySigned):
+        check_step(_revised_before({(DALANG, DIGEST)}), signature, DALANG)
+
+
+def test_an_owners_close_on_a_displaced_proposal_is_checked_against_it() -> None:
+    both = {(DALANG, DIGEST), (QIANFENG, DIGEST)}
+    assert check_step(_revised_before(both), _agreement_close(), DALANG) == S.CLOSED
+    with pytest.raises(SignatureMissing, match=QIANFENG):
+        check_step(_revised_before({(DALANG, DIGEST)}), _agreement_close(), DALANG)
+    with pytest.raises(DigestMismatch):  # the owner's own node closes on the one in force
+        check_step(_revised_before(both), _agreement_close(), DALANG, sending=True)
+
+
+def test_of_two_proposals_the_greater_event_id_stands() -> None:
+    first, later = "01a251dd-893c-79e4-bba0-a50314ede756", "01a251dd-894e-701b-942e-a0f2f94fce7f"
+    assert _case(proposal_id=None).in_force_after(first)
+    assert _case(proposal_id=first).in_force_after(later)
+    assert not _case(proposal_id=later).in_force_after(first)
+
+
 def _agreement_close(**changes: Any) -> EventData:
     values = {"closure": "agreement_signed", "terms_digest": DIGEST} | changes
     return _event("mediation.closed", **values)
