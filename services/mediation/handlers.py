@@ -170,16 +170,25 @@ async def _outcome_proposed(conn: AsyncConnection, verified: VerifiedEvent) -> N
         f"digest {event.terms_digest[:12]}"
     )
     event_id = verified.envelope.id
-    # Two proposals that crossed: the later id stands on both sides, the other is kept.
-    in_force = (await get_mediation(conn, event.mediation_id)).in_force_after(event_id)
-    values = proposal | {"proposal_id": event_id} if in_force else {}
-    summary += "" if in_force else " (crossed a proposal made later, which stands)"
+    displaced = _displaced(await get_mediation(conn, event.mediation_id), event_id)
+    values = {} if displaced else proposal | {"proposal_id": event_id}
+    summary += f" ({displaced})" if displaced else ""
     await _step(conn, verified, event.mediation_id, values, summary)
     await conn.execute(
         mediation_proposals.insert().values(
             mediation_id=event.mediation_id, event_id=event_id, **proposal
         )
     )
+
+
+def _displaced(case: Mediation, proposal_id: str) -> str | None:
+    """Why a proposal is kept but not put in force (None: it is put in force). Of two that
+    crossed, the later id stands on both sides; none displaces terms the owner closed on."""
+    if case.closure == MediationClosure.AGREEMENT_SIGNED:
+        return "crossed the close on the terms agreed"
+    if not case.in_force_after(proposal_id):
+        return "crossed a proposal made later, which stands"
+    return None
 
 
 async def _outcome_signed(conn: AsyncConnection, verified: VerifiedEvent) -> None:

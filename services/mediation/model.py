@@ -131,6 +131,7 @@ class Task:
     task_id: str
     assignee: str
     reported: bool = False
+    assigned_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,9 @@ def check_step(
         )
     if case.withdrawn and actor != case.requested_by and not sending:
         return _crossing_withdrawal(case, event, actor)
+    if _crossed_the_owners_close(case, event, actor, sending):
+        _check_rule(case.as_before_closing(), event, actor, sending=False)
+        return case.state
     state = next_state(case.state, event.event_type)
     _check_rule(case, event, actor, sending)
     return state
@@ -242,6 +246,23 @@ def _crossing_withdrawal(case: Mediation, event: EventData, actor: str) -> Media
     state = next_state(before.state, event.event_type)
     _check_rule(before, event, actor, sending=False)
     return state if state in (MediationState.DECLINED, MediationState.CLOSED) else case.state
+
+
+CROSS_A_CLOSE = (TASK_ASSIGNED, FINDINGS_REPORTED, OUTCOME_PROPOSED, OUTCOME_SIGNED)
+"""The steps of the other side that may cross the owner's close: kept, the case stays closed."""
+
+
+def _crossed_the_owners_close(case: Mediation, event: EventData, actor: str, sending: bool) -> bool:
+    """A step of the other side received after the owner closed the case (with or without an
+    agreement): no node sends one to a mediation it knows is closed, so it was taken before the
+    close arrived there. It is checked against the case as it stood and kept in the history."""
+    return (
+        case.state == MediationState.CLOSED
+        and not case.withdrawn
+        and not sending
+        and actor != case.dispute_owner
+        and event.event_type in CROSS_A_CLOSE
+    )
 
 
 def _check_rule(case: Mediation, event: EventData, actor: str, sending: bool) -> None:
@@ -263,7 +284,7 @@ def _check_rule(case: Mediation, event: EventData, actor: str, sending: bool) ->
         case MediationOutcomeSignedV1():
             _sign(case, event, actor)
         case MediationClosedV1():
-            _close(case, event, actor)
+            _close(case, event, actor, sending)
 
 
 def _acting_as(actor: str, named: str) -> None:
@@ -306,7 +327,7 @@ def _sign(case: Mediation, event: MediationOutcomeSignedV1, actor: str) -> None:
         raise AlreadySigned(f"{actor}'s side has already signed this outcome")
 
 
-def _close(case: Mediation, event: MediationClosedV1, actor: str) -> None:
+def _close(case: Mediation, event: MediationClosedV1, actor: str, sending: bool) -> None:
     _acting_as(actor, event.closed_by)
     if event.dispute_id != case.dispute_id:
         raise NotYourStep(f"mediation {case.mediation_id} is on dispute {case.dispute_id}")
@@ -323,12 +344,20 @@ def _close(case: Mediation, event: MediationClosedV1, actor: str) -> None:
     if actor != case.dispute_owner:
         raise NotYourStep(f"{case.dispute_owner}, which owns the dispute, closes the mediation")
     if closure == MediationClosure.AGREEMENT_SIGNED:
-        check_agreement(case, event.terms_digest)
+        # Received, the owner's close does not wait for the tasks this side assigned and the
+        # owner never saw: every task it saw has findings, or its node would not have closed.
+        crossed = "" if sending else case.other_side(actor)
+        check_agreement(case, event.terms_digest, crossed)
 
 
-def check_agreement(case: Mediation, terms_digest: str | None) -> None:
-    """Every task has findings and both sides signed the outcome that `terms_digest` names."""
-    open_tasks = [t.task_id for t in case.tasks if not t.reported]
+def check_agreement(case: Mediation, terms_digest: str | None, crossed: str = "") -> None:
+    """Every task has findings (but those assigned by `crossed`, which crossed the close) and
+    both sides signed the outcome that `terms_digest` names."""
+    open_tasks = [
+        t.task_id
+        for t in case.tasks
+        if not t.reported and not (crossed and t.assigned_by == crossed)
+    ]
     if open_tasks:
         raise TaskStillOpen(f"no findings yet for task {', '.join(open_tasks)}")
     if case.terms_digest is None or terms_digest != case.terms_digest:

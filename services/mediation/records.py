@@ -28,7 +28,12 @@ async def find_mediation(conn: AsyncConnection, mediation_id: str) -> Mediation 
     if row is None:
         return None
     tasks = await conn.execute(
-        select(mediation_tasks.c.task_id, mediation_tasks.c.assignee, mediation_tasks.c.findings)
+        select(
+            mediation_tasks.c.task_id,
+            mediation_tasks.c.assignee,
+            mediation_tasks.c.findings,
+            mediation_tasks.c.assigned_by,
+        )
         .where(mediation_tasks.c.mediation_id == mediation_id)
         .order_by(*TASK_ORDER)
     )
@@ -51,7 +56,9 @@ async def find_mediation(conn: AsyncConnection, mediation_id: str) -> Mediation 
         requested_by=row.requested_by,
         partner=row.partner,
         dispute_owner=row.dispute_owner,
-        tasks=tuple(Task(t.task_id, t.assignee, t.findings is not None) for t in tasks),
+        tasks=tuple(
+            Task(t.task_id, t.assignee, t.findings is not None, t.assigned_by) for t in tasks
+        ),
         terms_digest=current,
         signed_by=frozenset(side for side, digest in signed if digest == current),
         proposal_id=row.proposal_id,

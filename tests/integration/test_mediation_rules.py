@@ -409,20 +409,36 @@ async def test_the_owners_close_crossing_a_proposal_closes_both_sides_on_the_ter
         await _all_found(net)
         await _both_sign_and_dalang_closes(net, DIGEST)
         await _propose(net, QIANFENG, REVISED)  # before the close arrives
-        refused = [
-            (d.recipient, d.type, d.receipt.reason)
-            for d in await net.deliver_all()
-            if d.receipt.outcome != Outcome.APPLIED
-        ]
+        net.assert_applied(await net.deliver_all())
         cases, disputes = await _on_both_sides(net)
-    # Dalang's case was closed: the proposal that crossed the close is refused there.
-    assert refused == [(DALANG, "mediation.outcome_proposed", "illegal_transition")]
     assert [(c.state, c.terms_digest, c.outcome) for c in cases if c] == [
         (MediationState.CLOSED, DIGEST, OUTCOME)
     ] * 2
     assert [(d.state, d.terms) for d in disputes if d] == [
         (DisputeState.RESOLVED, OUTCOME.terms)
     ] * 2
+    [crossed] = [e for e in cases[0].timeline if e.type == "mediation.outcome_proposed"][-1:]
+    assert crossed.summary.endswith("(crossed the close on the terms agreed)")
+
+
+async def test_a_task_the_other_side_assigns_as_the_owner_closes_is_kept_and_the_case_closes(
+    backend: str, tmp_path: Path
+) -> None:
+    """Qianfeng's node has a task open when Dalang's close arrives: one Dalang never saw (it
+    would not have closed with it open), so the close does not wait for it."""
+    async with _network(backend, tmp_path) as net:
+        await _all_found(net)
+        await _both_sign_and_dalang_closes(net, DIGEST)
+        await assign_task(
+            net[QIANFENG],
+            AssignTask(mediation_id=M, task_id="LM-1.P1", assignee=QIANFENG, description="d"),
+        )
+        net.assert_applied(await net.deliver_all())
+        cases, disputes = await _on_both_sides(net)
+    assert [(c.state, [t.task_id for t in c.tasks]) for c in cases if c] == [
+        (MediationState.CLOSED, [T1, T2, "LM-1.P1"])
+    ] * 2
+    assert [d.state for d in disputes if d] == [DisputeState.RESOLVED] * 2
 
 
 async def test_the_migration_fills_in_the_proposal_in_force_and_the_order_of_the_tasks(

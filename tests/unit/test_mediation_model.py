@@ -243,6 +243,39 @@ def test_an_owners_close_on_a_displaced_proposal_is_checked_against_it() -> None
         check_step(_revised_before(both), _agreement_close(), DALANG, sending=True)
 
 
+def _closed_agreed() -> Mediation:
+    return _case(S.CLOSED, closure="agreement_signed")
+
+
+@pytest.mark.parametrize("event_type", ["mediation.task_assigned", "mediation.outcome_proposed"])
+def test_a_step_of_the_other_side_crossing_the_owners_close_is_kept_and_the_case_stays_closed(
+    event_type: str,
+) -> None:
+    event = _event(event_type, **{"proposed_by": QIANFENG} if "proposed" in event_type else {})
+    assert check_step(_closed_agreed(), event, QIANFENG) == S.CLOSED
+    with pytest.raises(IllegalMediationTransition):  # not the owner's own, nor one sent
+        check_step(_closed_agreed(), _event(event_type), DALANG)
+    with pytest.raises(IllegalMediationTransition):
+        check_step(_closed_agreed(), event, QIANFENG, sending=True)
+
+
+def test_a_withdrawal_crossing_the_owners_close_is_still_refused() -> None:
+    case = _case(S.CLOSED, closure="agreement_signed", requested_by=QIANFENG, partner=DALANG)
+    withdrawal = _event("mediation.closed", closed_by=QIANFENG)
+    with pytest.raises(IllegalMediationTransition):
+        check_step(case, withdrawal, QIANFENG)
+
+
+def test_a_received_close_does_not_wait_for_tasks_the_receiver_assigned_that_crossed_it() -> None:
+    crossed = (Task("T1", DALANG, True), Task("P1", QIANFENG, False, assigned_by=QIANFENG))
+    assert check_step(_case(tasks=crossed), _agreement_close(), DALANG) == S.CLOSED
+    with pytest.raises(TaskStillOpen, match="P1"):  # the owner's own node waits for it
+        check_step(_case(tasks=crossed), _agreement_close(), DALANG, sending=True)
+    owners = (Task("T1", DALANG, True), Task("T2", QIANFENG, False, assigned_by=DALANG))
+    with pytest.raises(TaskStillOpen, match="T2"):  # one the owner saw open: refused
+        check_step(_case(tasks=owners), _agreement_close(), DALANG)
+
+
 def test_of_two_proposals_the_greater_event_id_stands() -> None:
     first, later = "01a251dd-893c-79e4-bba0-a50314ede756", "01a251dd-894e-701b-942e-a0f2f94fce7f"
     assert _case(proposal_id=None).in_force_after(first)
