@@ -37,6 +37,7 @@ SEEN_COOKIE = "fq_seen"  # when a page was last opened: "<unix seconds>.<MAC>"
 CSRF_FIELD = "csrf"
 IDLE = timedelta(minutes=30)
 """The default of the node's `console_idle_minutes`."""
+CLOCK_SKEW_S = 60
 
 
 class LoginRequired(Exception):
@@ -76,12 +77,13 @@ def seen_stamp(session_token: str, at: int) -> str:
 
 
 def seen_within(stamp: str | None, session_token: str, now: int, idle: timedelta) -> bool:
-    """Whether `stamp` is this session's and no older than `idle`."""
+    """Whether `stamp` is this session's and no older than `idle` (nor ahead of `now` by more
+    than the clocks of the nodes behind one load balancer may differ)."""
     at = (stamp or "").partition(".")[0]
     if not at.isdigit() or len(at) > 12:
         return False
     return same_token(stamp, seen_stamp(session_token, int(at))) and (
-        0 <= now - int(at) <= idle.total_seconds()
+        -CLOCK_SKEW_S <= now - int(at) <= idle.total_seconds()
     )
 
 
