@@ -10,7 +10,15 @@ from fastapi.staticfiles import StaticFiles
 from gateway.console import auditor, centre, clerk, mediation_steps, mediator, signin
 from gateway.console.i18n import Translator, language
 from gateway.console.pages import render, templates
-from gateway.console.session import IDLE, PREFIX, ConsoleRefused, LoginRequired, SessionIdle
+from gateway.console.session import (
+    IDLE,
+    PREFIX,
+    ConsoleRefused,
+    LoginRequired,
+    SeenStamps,
+    SessionIdle,
+    end_session,
+)
 from gateway.problems import store_unavailable
 from services.store.database import StoreUnavailable
 
@@ -26,8 +34,11 @@ ROUTERS = (
 
 
 async def _to_login(request: Request, exc: Exception) -> Response:
+    """To the login page; the browser forgets the session (its token is an API token)."""
     why = "?idle" if isinstance(exc, SessionIdle) else ""
-    return RedirectResponse(f"{PREFIX}/login{why}", status_code=303)
+    answer = RedirectResponse(f"{PREFIX}/login{why}", status_code=303)
+    end_session(answer)
+    return answer
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
@@ -53,6 +64,7 @@ def install_console(app: FastAPI, idle: timedelta = IDLE) -> None:
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(SeenStamps)
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(ConsoleRefused, _refused)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)

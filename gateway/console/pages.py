@@ -16,7 +16,6 @@ from gateway.console.session import (
     EXCHANGE_WATCHERS,
     PREFIX,
     Staff,
-    keep_seen,
 )
 from gateway.deps import CASE_READERS, REGISTRY_READERS, REGISTRY_STEPS
 from gateway.problems import PROBLEMS, kind_of
@@ -96,8 +95,6 @@ def render(
     response.headers.update(SECURITY_HEADERS)
     if request.query_params.get("lang") == lang:
         response.set_cookie(LANG_COOKIE, lang, samesite="strict", path=PREFIX)
-    if staff is not None and staff.seen:
-        keep_seen(response, staff.seen, secure=request.url.scheme == "https")
     return response
 
 

@@ -10,6 +10,7 @@ browser rendered. Role sets are the API's
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.deps import (
     CASE_ANSWERS,
@@ -38,6 +40,8 @@ CSRF_FIELD = "csrf"
 IDLE = timedelta(minutes=30)
 """The default of the node's `console_idle_minutes`."""
 CLOCK_SKEW_S = 60
+_SECONDS = re.compile(r"[0-9]{1,12}")
+_SEEN_STATE = "console_seen"  # the stamp of a signed-in request's page, in the request's state
 
 
 class LoginRequired(Exception):
@@ -62,7 +66,6 @@ class Staff:
 
     user: User
     csrf: str
-    seen: str = ""  # the stamp of this page's opening, for its response's SEEN_COOKIE
 
 
 def csrf_token(session_token: str) -> str:
@@ -80,7 +83,7 @@ def seen_within(stamp: str | None, session_token: str, now: int, idle: timedelta
     """Whether `stamp` is this session's and no older than `idle` (nor ahead of `now` by more
     than the clocks of the nodes behind one load balancer may differ)."""
     at = (stamp or "").partition(".")[0]
-    if not at.isdigit() or len(at) > 12:
+    if not _SECONDS.fullmatch(at):
         return False
     return same_token(stamp, seen_stamp(session_token, int(at))) and (
         -CLOCK_SKEW_S <= now - int(at) <= idle.total_seconds()
@@ -141,7 +144,36 @@ async def signed_in(request: Request) -> Staff:
     user = await user_holding(node_api(request).node.db, token)
     if user is None:
         raise LoginRequired
-    return Staff(user, csrf_token(token), seen_stamp(token, now))
+    seen = seen_stamp(token, now)
+    setattr(request.state, _SEEN_STATE, (seen, request.url.scheme == "https"))
+    return Staff(user, csrf_token(token))
+
+
+class SeenStamps:
+    """ASGI middleware: every console response to a signed-in request (a page, a redirect after
+    a form, a download, an error page) carries the new stamp, unless it ends the session."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(f"{PREFIX}/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_stamp(message: Message) -> None:
+            found = scope.get("state", {}).get(_SEEN_STATE)
+            if message["type"] == "http.response.start" and found is not None:
+                headers = list(message.get("headers", ()))
+                cookies = [v for k, v in headers if k == b"set-cookie"]
+                if not any(c.startswith(f"{SEEN_COOKIE}=".encode()) for c in cookies):
+                    stamped = Response()
+                    keep_seen(stamped, *found)
+                    headers += [(k, v) for k, v in stamped.raw_headers if k == b"set-cookie"]
+                    message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_stamp)
 
 
 def staff(*roles: Role) -> Callable[..., Awaitable[Staff]]:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.errors import ChainBreak, EnvelopeRejected, ReplayedEnvelope, SequenceGap
 from services.bus.handlers import Handler, NotApplicable, StoreRefused
-from services.bus.inbox_batch import Batch, Claimed, Redriving, claimed
+from services.bus.inbox_batch import Batch, Claimed, Redriving, claimed, requarantine
 from services.bus.verification import Checked, VerifiedEvent, Verifier
 from services.bus.verification_pool import VerificationPool
 from services.store.database import Database
@@ -227,6 +227,8 @@ class Inbox:
                 verified = self.verifier.admit(envelope, agreement)
                 await self._apply_alone(conn, verified)
             except (EnvelopeRejected, NotApplicable) as err:
+                if self.redriving is not None:
+                    await requarantine(conn, self.redriving.entry_id, err.reason, str(err))
                 return Receipt(Outcome.QUARANTINED, err.reason)
             await conn.execute(
                 update(inbox).where(inbox.c.event_id == envelope.id).values(status="applied")

@@ -79,6 +79,12 @@ class Redriving:
     raw: bytes
 
 
+async def requarantine(conn: AsyncConnection, entry_id: int, reason: str, detail: str) -> None:
+    """A quarantine entry re-driven and refused again: the same entry, with today's reason."""
+    again = {"reason": reason, "detail": storable(detail)}
+    await conn.execute(update(quarantine).where(quarantine.c.id == entry_id).values(**again))
+
+
 @dataclass
 class _Stream:
     position: StreamPosition
@@ -168,9 +174,7 @@ class Batch:
         """Keep an envelope that must not be applied, with the reason and its exact bytes; the
         entry being re-driven, refused again, keeps its row with today's reason."""
         if self.redriving is not None and raw == self.redriving.raw:
-            again = {"reason": reason, "detail": storable(detail)}
-            entry = quarantine.c.id == self.redriving.entry_id
-            await self.conn.execute(update(quarantine).where(entry).values(**again))
+            await requarantine(self.conn, self.redriving.entry_id, reason, detail)
             return
         who = claimed(raw)
         await self.conn.execute(

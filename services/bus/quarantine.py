@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.errors import EnvelopeRejected
 from services.bus.inbox import Inbox, NotReadmissible, Outcome, Receipt
-from services.bus.inbox_batch import Redriving
+from services.bus.inbox_batch import Redriving, requarantine
 from services.store.tables import quarantine
 
 
@@ -71,12 +71,15 @@ async def redrive(inbox: Inbox, entry_id: int) -> Receipt:
     if raw is None:
         raise UnknownQuarantineEntry(f"no held quarantine entry {entry_id}")
     raw = bytes(raw)
+    # Refused again, it stays this entry, with today's reason: not a second entry.
+    inbox = replace(inbox, redriving=Redriving(entry_id, raw))
     try:
         receipt = await inbox.readmit(raw)
     except NotReadmissible:
-        # Received anew; refused again, it stays this entry (with today's reason), not a new one.
-        receipt = await replace(inbox, redriving=Redriving(entry_id, raw)).receive(raw)
+        receipt = await inbox.receive(raw)
     except EnvelopeRejected as still:
+        async with inbox.db.transaction() as conn:
+            await requarantine(conn, entry_id, still.reason, still.detail)
         return Receipt(Outcome.QUARANTINED, still.reason)
     if receipt.outcome in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.HELD):
         async with inbox.db.transaction() as conn:

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, select
 
-from contracts.agreement import AgreementBook
+from contracts.agreement import AgreementBook, LoadedAgreement
 from contracts.events.disputes import DisputeReportedV1
 from contracts.registry import ContractRegistry
 from services.bus.envelope import Envelope
@@ -610,19 +610,24 @@ async def _noop() -> None:
     return None
 
 
+def _dalang_to_qianfeng_then_both_ways() -> list[LoadedAgreement]:
+    """Version 1 lets only Qianfeng receive disputes; version 2, both sides."""
+    parties = [DALANG, QIANFENG]
+    personal = {"dispute.reported": ["parties[].id_number"]}
+    return [
+        sign_document(
+            agreement_document(parties, [flow("dispute.reported", to)], personal, version=v),
+            parties,
+        )
+        for v, to in ((1, [QIANFENG]), (2, parties))
+    ]
+
+
 async def test_unpermitted_event_is_redriven_and_applied_after_the_agreement_is_amended(pair):
     from services.bus.quarantine import list_entries, redrive
 
     sender, receiver = pair
-    parties = [DALANG, QIANFENG]
-    personal = {"dispute.reported": ["parties[].id_number"]}
-    v1 = sign_document(
-        agreement_document(parties, [flow("dispute.reported", [QIANFENG])], personal), parties
-    )
-    v2 = sign_document(
-        agreement_document(parties, [flow("dispute.reported", parties)], personal, version=2),
-        parties,
-    )
+    v1, v2 = _dalang_to_qianfeng_then_both_ways()
     wire = await _send(sender, 1)
     assert (await _inbox(receiver, agreement=AgreementBook([v1])).receive(wire)).reason == (
         "not_permitted"
@@ -638,6 +643,29 @@ async def test_unpermitted_event_is_redriven_and_applied_after_the_agreement_is_
     async with receiver.transaction() as conn:
         assert await list_entries(conn) == []
         assert [e.status for e in await list_entries(conn, status=None)] == ["redriven"]
+
+
+async def test_an_entry_readmitted_after_an_amendment_and_refused_again_keeps_todays_reason(pair):
+    """Permitted by the amendment, the event is refused by its handler: the same entry, held,
+    says so (it went on saying `not_permitted`)."""
+    from services.bus.quarantine import list_entries, redrive
+
+    sender, receiver = pair
+    v1, v2 = _dalang_to_qianfeng_then_both_ways()
+    await _inbox(receiver, agreement=AgreementBook([v1])).receive(await _send(sender, 1))
+    async with receiver.transaction() as conn:
+        [entry] = await list_entries(conn)
+
+    amended = _inbox(receiver, agreement=AgreementBook([v1, v2]), fail_on={"DL-00001"})
+    again = await redrive(amended, entry.id)
+    async with receiver.transaction() as conn:
+        [after] = await list_entries(conn, status=None)
+    assert (entry.reason, again.outcome, again.reason) == (
+        "not_permitted",
+        Outcome.QUARANTINED,
+        "not_applicable",
+    )
+    assert (after.id, after.status, after.reason) == (entry.id, "held", "not_applicable")
 
 
 async def test_redriving_a_forged_envelope_changes_nothing(pair):
