@@ -38,7 +38,7 @@ from services.mediation.model import (
     check_step,
     next_state,
 )
-from services.mediation.records import find_mediation, get_mediation, outcome_of, put_in_force
+from services.mediation.records import find_mediation, get_mediation, outcome_of, settle_in_force
 from services.mediation.tables import (
     mediation_proposals,
     mediation_signatures,
@@ -170,15 +170,17 @@ async def _outcome_proposed(conn: AsyncConnection, verified: VerifiedEvent) -> N
         f"digest {event.terms_digest[:12]}"
     )
     event_id = verified.envelope.id
-    displaced = _displaced(await get_mediation(conn, event.mediation_id), event_id)
-    values = {} if displaced else proposal | {"proposal_id": event_id}
+    case = await get_mediation(conn, event.mediation_id)
+    displaced = _displaced(case, event_id)
     summary += f" ({displaced})" if displaced else ""
-    await _step(conn, verified, event.mediation_id, values, summary)
+    await _step(conn, verified, event.mediation_id, {}, summary)
     await conn.execute(
         mediation_proposals.insert().values(
             mediation_id=event.mediation_id, event_id=event_id, **proposal
         )
     )
+    if case.closure != MediationClosure.AGREEMENT_SIGNED:  # terms closed on stay
+        await settle_in_force(conn, event.mediation_id)
 
 
 def _displaced(case: Mediation, proposal_id: str) -> str | None:
@@ -214,11 +216,10 @@ async def _closed(conn: AsyncConnection, verified: VerifiedEvent) -> None:
     event = expect(verified, MediationClosedV1)
     values = {"closure": event.closure, "closed_on": event.closed_on, "close_note": event.note}
     summary = f"closed as {event.closure} by {event.closed_by}"
-    before = await _step(conn, verified, event.mediation_id, values, summary)
+    await _step(conn, verified, event.mediation_id, values, summary)
     if event.closure == MediationClosure.AGREEMENT_SIGNED:
-        closed_on = event.terms_digest
-        if closed_on is not None and closed_on != before.terms_digest:  # another crossed it
-            await put_in_force(conn, event.mediation_id, closed_on)
+        # The terms closed on, even where a proposal that crossed the close displaced them.
+        await settle_in_force(conn, event.mediation_id, event.terms_digest)
         outcome, mediator = await outcome_of(conn, event.mediation_id)
         fen = sum(c["amount_fen"] for c in outcome.get("compensation", []))
         await resolve_by_mediation(conn, verified, list(outcome["terms"]), fen, mediator)

@@ -80,28 +80,31 @@ async def get_mediation(conn: AsyncConnection, mediation_id: str) -> Mediation:
     return case
 
 
-async def put_in_force(conn: AsyncConnection, mediation_id: str, terms_digest: str) -> None:
-    """Make the latest held proposal of `terms_digest` the one in force."""
-    proposal = (
+async def settle_in_force(
+    conn: AsyncConnection, mediation_id: str, closed_on: str | None = None
+) -> None:
+    """Put in force the proposal with the greatest event id (or, closing, the terms the owner
+    closed on), named by the first proposal of its terms (its mediator and proposer): a
+    function of the proposals held, so both sides settle on the same whatever the order."""
+    held = (
         await conn.execute(
             select(mediation_proposals)
-            .where(
-                mediation_proposals.c.mediation_id == mediation_id,
-                mediation_proposals.c.terms_digest == terms_digest,
-            )
-            .order_by(mediation_proposals.c.event_id.desc())
-            .limit(1)
+            .where(mediation_proposals.c.mediation_id == mediation_id)
+            .order_by(mediation_proposals.c.event_id)
         )
-    ).one()
+    ).all()
+    digest = closed_on or held[-1].terms_digest
+    standing = [p for p in held if p.terms_digest == digest]
+    first = standing[0]
     await conn.execute(
         update(mediations)
         .where(mediations.c.mediation_id == mediation_id)
         .values(
-            outcome=proposal.outcome,
-            terms_digest=terms_digest,
-            proposed_by=proposal.proposed_by,
-            mediator=proposal.mediator,
-            proposal_id=proposal.event_id,
+            outcome=first.outcome,
+            terms_digest=digest,
+            proposed_by=first.proposed_by,
+            mediator=first.mediator,
+            proposal_id=(standing if closed_on else held)[-1].event_id,
         )
     )
 

@@ -441,6 +441,45 @@ async def test_a_task_the_other_side_assigns_as_the_owner_closes_is_kept_and_the
     assert [d.state for d in disputes if d] == [DisputeState.RESOLVED] * 2
 
 
+async def test_the_agreed_terms_proposed_again_as_the_owner_closes_resolve_alike_on_both_sides(
+    backend: str, tmp_path: Path
+) -> None:
+    """Qianfeng proposes the agreed terms again, naming another mediator, as Dalang closes on
+    them: the terms are named by their first proposal on both sides, the dispute too."""
+    other = Person(name="Police assistant Li", home_jurisdiction=QIANFENG)
+    async with _network(backend, tmp_path) as net:
+        await _all_found(net)
+        await _both_sign_and_dalang_closes(net, DIGEST)
+        await propose_outcome(
+            net[QIANFENG], ProposeOutcome(mediation_id=M, mediator=other, outcome=OUTCOME)
+        )
+        net.assert_applied(await net.deliver_all())
+        cases, disputes = await _on_both_sides(net)
+    assert [(c.terms_digest, c.mediator, c.proposed_by) for c in cases if c] == [
+        (DIGEST, ASSISTANT, DALANG)
+    ] * 2
+    assert [(d.state, d.mediator) for d in disputes if d] == [
+        (DisputeState.RESOLVED, ASSISTANT)
+    ] * 2
+
+
+async def test_the_same_terms_proposed_at_once_by_both_sides_are_named_alike(
+    backend: str, tmp_path: Path
+) -> None:
+    other = Person(name="Police assistant Li", home_jurisdiction=QIANFENG)
+    async with _network(backend, tmp_path) as net:
+        await _all_found(net)
+        await _propose(net, DALANG, REVISED)
+        await propose_outcome(
+            net[QIANFENG], ProposeOutcome(mediation_id=M, mediator=other, outcome=REVISED)
+        )
+        await _settle(net)
+        cases, _ = await _on_both_sides(net)
+    assert [(c.terms_digest, c.mediator, c.proposed_by) for c in cases if c] == [
+        (outcome_digest(REVISED), ASSISTANT, DALANG)  # the first proposal of those terms
+    ] * 2
+
+
 async def test_the_migration_fills_in_the_proposal_in_force_and_the_order_of_the_tasks(
     backend: str, tmp_path: Path
 ) -> None:
