@@ -98,10 +98,21 @@ async def _step(
 ) -> Mediation:
     """Check and record one step; the case as it was before the step is returned."""
     case = await get_mediation(conn, mediation_id)
-    state = check_step(case, verified.event, verified.envelope.source)
-    await record_step(conn, mediations, mediation_id, verified, state, values)
-    await append_entry(conn, mediation_timeline, mediation_id, verified, summary)
+    await _record(conn, verified, case, values, summary)
     return case
+
+
+async def _record(
+    conn: AsyncConnection,
+    verified: VerifiedEvent,
+    case: Mediation,
+    values: dict[str, Any],
+    summary: str,
+) -> None:
+    """Check and record one step on `case`, as read (and locked) in this transaction."""
+    state = check_step(case, verified.event, verified.envelope.source)
+    await record_step(conn, mediations, case.mediation_id, verified, state, values)
+    await append_entry(conn, mediation_timeline, case.mediation_id, verified, summary)
 
 
 async def _accepted(conn: AsyncConnection, verified: VerifiedEvent) -> None:
@@ -173,7 +184,7 @@ async def _outcome_proposed(conn: AsyncConnection, verified: VerifiedEvent) -> N
     case = await get_mediation(conn, event.mediation_id)
     displaced = _displaced(case, event_id)
     summary += f" ({displaced})" if displaced else ""
-    await _step(conn, verified, event.mediation_id, {}, summary)
+    await _record(conn, verified, case, {}, summary)
     await conn.execute(
         mediation_proposals.insert().values(
             mediation_id=event.mediation_id, event_id=event_id, **proposal
