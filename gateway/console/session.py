@@ -42,6 +42,7 @@ IDLE = timedelta(minutes=30)
 CLOCK_SKEW_S = 60
 _SECONDS = re.compile(r"[0-9]{1,12}")
 _SEEN_STATE = "console_seen"  # the stamp of a signed-in request's page, in the request's state
+_SEEN_SET = f"{SEEN_COOKIE}=".encode()
 
 
 class LoginRequired(Exception):
@@ -162,15 +163,15 @@ class SeenStamps:
             return
 
         async def send_with_stamp(message: Message) -> None:
-            found = scope.get("state", {}).get(_SEEN_STATE)
-            if message["type"] == "http.response.start" and found is not None:
-                headers = list(message.get("headers", ()))
-                cookies = [v for k, v in headers if k == b"set-cookie"]
-                if not any(c.startswith(f"{SEEN_COOKIE}=".encode()) for c in cookies):
+            if message["type"] == "http.response.start":
+                found = scope.get("state", {}).get(_SEEN_STATE)
+                headers = message.get("headers", ())
+                ends = any(k == b"set-cookie" and v.startswith(_SEEN_SET) for k, v in headers)
+                if found is not None and not ends:
                     stamped = Response()
                     keep_seen(stamped, *found)
-                    headers += [(k, v) for k, v in stamped.raw_headers if k == b"set-cookie"]
-                    message["headers"] = headers
+                    cookie = [(k, v) for k, v in stamped.raw_headers if k == b"set-cookie"]
+                    message["headers"] = [*headers, *cookie]
             await send(message)
 
         await self.app(scope, receive, send_with_stamp)
