@@ -2,13 +2,16 @@
 outbound stream."""
 
 import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
+from services.bus.handlers import Handler
 from services.bus.outbox import Outgoing, pending
 from services.bus.topology import Partner, event_subject, inbound_stream
 from services.bus.transport import ensure_inbound_stream, ensure_outbound_stream
+from services.node import Node
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings
 from services.store.tables import held, quarantine
@@ -21,11 +24,7 @@ from tests.support.probe import probe_handlers, probe_report, start_with_probe
 async def test_envelope_missing_from_the_inbound_stream_is_read_again_from_the_sender(
     nats_single: NatsServer, tmp_path: Path
 ) -> None:
-    agreement = write_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
-    handlers = probe_handlers(["dispute.reported"])
-    sender = NodeRuntime(
-        node_settings(DALANG, tmp_path, nats_single.url, "dalang", {}, agreement), handlers
-    )
+    agreement, handlers, sender = _dalang(nats_single, tmp_path)
     node = await sender.start()
     nc = await connect(nats_single)
     try:
@@ -43,6 +42,16 @@ async def test_envelope_missing_from_the_inbound_stream_is_read_again_from_the_s
     finally:
         await nc.close()
         await sender.stop()
+
+
+def _dalang(
+    nats: NatsServer, root: Path
+) -> tuple[Path, Callable[[Node], Mapping[str, Handler]], NodeRuntime]:
+    """The agreement, the probe's handlers, and Dalang's node (not started) sending under it."""
+    agreement = write_agreement([DALANG, QIANFENG], root / "agreement.yaml")
+    handlers = probe_handlers(["dispute.reported"])
+    settings = node_settings(DALANG, root, nats.url, "dalang", {}, agreement)
+    return agreement, handlers, NodeRuntime(settings, handlers)
 
 
 async def _is(value, expected: int) -> bool:  # type: ignore[no-untyped-def]
@@ -78,11 +87,7 @@ async def _receives_all(receiver: NodeRuntime, events: int) -> None:
 async def test_a_gap_opened_after_one_that_closed_by_itself_is_repaired(
     nats_single: NatsServer, tmp_path: Path
 ) -> None:
-    agreement = write_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
-    handlers = probe_handlers(["dispute.reported"])
-    sender = NodeRuntime(
-        node_settings(DALANG, tmp_path, nats_single.url, "dalang", {}, agreement), handlers
-    )
+    agreement, handlers, sender = _dalang(nats_single, tmp_path)
     node = await sender.open()  # no relay: the test publishes, in the order a resend leaves
     nc = await connect(nats_single)
     try:
@@ -114,11 +119,7 @@ async def test_a_restarted_receiver_repairs_what_it_held_from_after_what_it_appl
     """A restart forgets the open gaps and where the sender's stream was read to: a held
     envelope is still repaired with the sender quiet, and from after the last envelope applied
     (its copy in this node's inbound stream says where that was), not from the first."""
-    agreement = write_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
-    handlers = probe_handlers(["dispute.reported"])
-    sender = NodeRuntime(
-        node_settings(DALANG, tmp_path, nats_single.url, "dalang", {}, agreement), handlers
-    )
+    agreement, handlers, sender = _dalang(nats_single, tmp_path)
     node = await sender.start()
 
     settings = _receiver_settings(nats_single, tmp_path, agreement, repair_after_s=600)
