@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import Executable, delete, update
 
 from contracts.events.common import Person
 from contracts.events.reports import ReportFigures
@@ -236,20 +236,27 @@ async def test_the_exchange_ends_with_both_cosignatures_on_both_nodes(
     assert views[1].figures[QIANFENG] == views[1].figures[DALANG]
 
 
+async def _recounted_after(net: Network, report_id: str, change: Executable) -> list[Difference]:
+    """Dalang proposes `report_id`; Qianfeng's store then takes `change` and Qianfeng recounts:
+    the differences found, which it may not sign unexplained."""
+    propose = ProposeReport(agreement_id=AGREEMENT, period="2026-H1", report_id=report_id)
+    await propose_report(net[DALANG], propose)
+    await settle(net)
+    async with net.db(QIANFENG).transaction() as conn:
+        await conn.execute(change)
+    found = await reconcile_report(net[QIANFENG], report_id)
+    with pytest.raises(UnexplainedDifferences):
+        await cosign_report(net[QIANFENG], CosignReport(report_id=report_id))
+    return found
+
+
 async def test_a_partner_signs_a_diverged_count_only_with_every_difference_explained(
     backend: str, tmp_path: Path
 ) -> None:
     async with network(backend, tmp_path, REPORTS) as net:
         await seed_proxy_requests(net, tmp_path, completed=3, open_=0)
-        propose = ProposeReport(agreement_id=AGREEMENT, period="2026-H1", report_id="RPT-2")
-        await propose_report(net[DALANG], propose)
-        await settle(net)
-        async with net.db(QIANFENG).transaction() as conn:
-            gone = registry_requests.c.request_id == "PX-01"
-            await conn.execute(delete(registry_requests).where(gone))
-        found = await reconcile_report(net[QIANFENG], "RPT-2")
-        with pytest.raises(UnexplainedDifferences):
-            await cosign_report(net[QIANFENG], CosignReport(report_id="RPT-2"))
+        gone = delete(registry_requests).where(registry_requests.c.request_id == "PX-01")
+        found = await _recounted_after(net, "RPT-2", gone)
         why = "PX-01 was lost in a restore of the Qianfeng store; Dalang's count stands."
         explained = CosignReport(report_id="RPT-2", explanations={d.figure: why for d in found})
         await cosign_report(net[QIANFENG], explained)
@@ -271,17 +278,9 @@ async def test_an_open_item_dated_differently_on_the_partner_is_a_difference_to_
 ) -> None:
     async with network(backend, tmp_path, REPORTS) as net:
         await seed_proxy_requests(net, tmp_path, completed=1, open_=1)
-        propose = ProposeReport(agreement_id=AGREEMENT, period="2026-H1", report_id="RPT-3")
-        await propose_report(net[DALANG], propose)
-        await settle(net)
-        async with net.db(QIANFENG).transaction() as conn:
-            open_one = registry_requests.c.request_id == "PX-01"
-            await conn.execute(
-                update(registry_requests).where(open_one).values(filed_on=date(2026, 4, 1))
-            )
-        found = await reconcile_report(net[QIANFENG], "RPT-3")
-        with pytest.raises(UnexplainedDifferences):
-            await cosign_report(net[QIANFENG], CosignReport(report_id="RPT-3"))
+        open_one = registry_requests.c.request_id == "PX-01"
+        redated = update(registry_requests).where(open_one).values(filed_on=date(2026, 4, 1))
+        found = await _recounted_after(net, "RPT-3", redated)
 
     assert [(d.figure, d.proposed, d.counted) for d in found] == [
         ("open_items.proxy_request:PX-01@2026-04-01", 0, 1),
