@@ -28,10 +28,12 @@ def node_config(
     port: int,
     agreement: Path | None = None,
     database_url: str | None = None,
+    partner_domain: str = "dalang",
 ) -> Path:
     """Dalang's node.toml under `tmp_path`: its keys, `agreement` (default: registry events
-    with Qianfeng), NATS at `nats`, the API on `port`, the store at `database_url` (default:
-    SQLite in its data directory)."""
+    with Qianfeng), NATS at `nats` (JetStream domain `dalang`), the API on `port`, the store at
+    `database_url` (default: SQLite in its data directory), Qianfeng's stream in
+    `partner_domain` (default: the same server's)."""
     data = tmp_path / "node"  # tmp_path/dalang is the NATS server's
     (data / "keys").mkdir(parents=True)
     write_keys(DALANG, data / "keys")
@@ -47,7 +49,7 @@ def node_config(
         + (f'database_url = "{database_url}"\n' if database_url else "")
         + "[[partners]]\n"
         f'jurisdiction = "{QIANFENG.id}"\n'
-        'domain = "dalang"\n'
+        f'domain = "{partner_domain}"\n'
     )
     return path
 

@@ -1,0 +1,160 @@
+"""The sending node (`fengqiao node run`) is killed (SIGKILL) while mediators report disputes
+through its batch API, and started again. A mediator's client does what a careful client does:
+a batch whose answer was lost is sent again, and is either taken now or refused as already held.
+Every dispute then reaches the partner once: nothing taken is lost, nothing is applied twice,
+and a batch cut off by the kill was taken whole or not at all (a part taken would make the retry
+a refusal with the rest never sent)."""
+
+import asyncio
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from gateway.cli.settings_option import node_settings as settings_of
+from services.runtime import NodeRuntime
+from services.store.tables import quarantine
+from services.users.model import Role
+from tests.support.api import DALANG, QIANFENG, metric
+from tests.support.api_cases import dispute_report
+from tests.support.databases import BACKENDS, drop_postgres, fresh_postgres_url
+from tests.support.live import declare_outbound_streams, node_settings, wait_until, write_agreement
+from tests.support.nats import free_port, running, two_regions
+from tests.support.probe import applications, probe, probe_handlers, probe_report, start_with_probe
+from tests.support.served import ServedNode, add_user, node_config, node_process, wait_ready
+
+PER_BATCH, IN_FLIGHT = 50, 2
+
+
+def _ids(number: int) -> list[str]:
+    return [f"DL-K{number:03d}-{i:03d}" for i in range(PER_BATCH)]
+
+
+def _batch(number: int) -> dict[str, list[dict[str, Any]]]:
+    return {"reports": [dispute_report(dispute_id=i) for i in _ids(number)]}
+
+
+class Mediators:
+    """IN_FLIGHT clients sending batches 0, 1, 2, ... until told the last; a batch that gets no
+    answer (the node killed under it, or not back yet) is sent again once the node is back."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.back = asyncio.Event()
+        self.back.set()
+        self.next = 0
+        self.last: int | None = None
+        self.cut_off: list[int] = []  # batches sent again after a lost answer
+        self.answers: dict[int, int] = {}
+
+    def stop_after(self, more: int) -> int:
+        """Send `more` batches after those begun, then stop: how many batches in all."""
+        self.last = self.next + more - 1
+        return self.last + 1
+
+    async def send_all(self) -> None:
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=60) as client:
+            await asyncio.gather(*(self._sender(client) for _ in range(IN_FLIGHT)))
+
+    async def _sender(self, client: httpx.AsyncClient) -> None:
+        while self.last is None or self.next <= self.last:
+            number, self.next = self.next, self.next + 1
+            while True:
+                await self.back.wait()
+                try:
+                    answer = await client.post(
+                        "/disputes/batch", json=_batch(number), headers=self.headers
+                    )
+                    break
+                except httpx.TransportError:
+                    self.back.clear()  # the test sets it when the node is back
+                    self.cut_off.append(number)
+            assert answer.status_code in (201, 409), answer.text
+            if answer.status_code == 409:  # only a batch sent again, and taken the first time
+                assert number in self.cut_off and "is already held here" in answer.text
+            self.answers[number] = answer.status_code
+
+
+def _unreceipted(node: ServedNode) -> float:
+    text = httpx.get(f"{node.base_url}/metrics").text
+    return metric(text, "fengqiao_outbox_pending", partner=QIANFENG.id) + metric(
+        text, "fengqiao_outbox_unreceipted", partner=QIANFENG.id
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_sender_killed_under_its_api_loses_nothing_it_took_and_sends_nothing_twice(
+    tmp_path: Path, backend: str
+) -> None:
+    database_url = await fresh_postgres_url() if backend == "postgresql" else None
+    regions = two_regions(tmp_path)
+    with running(*regions.servers):
+        agreement = write_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
+        receiver = NodeRuntime(
+            node_settings(
+                QIANFENG, tmp_path, regions.hub.url, "qianfeng", {DALANG.id: "dalang"}, agreement
+            ),
+            probe_handlers(["dispute.reported"]),
+        )
+        config = node_config(
+            tmp_path, regions.leaf, free_port(), agreement, database_url, partner_domain="qianfeng"
+        )
+        await declare_outbound_streams(settings_of(config))
+        await start_with_probe(receiver)
+        db = receiver.node.db
+        try:
+            with node_process(config) as first:
+                await asyncio.to_thread(wait_ready, first)
+                token = await asyncio.to_thread(add_user, config, "mediator.tang", Role.MEDIATOR)
+                mediators = Mediators(first.base_url, token)
+                sending = asyncio.create_task(mediators.send_all())
+                # Killed while mediators' requests are under way and its outbox is sending.
+                await wait_until(lambda: _more_than(applications(db), 200), 120, "200 applied")
+                first.process.kill()
+                first.process.wait()
+            await wait_until(lambda: _more_than(_now(len(mediators.cut_off)), 0), 30, "a cut")
+            with node_process(config) as second:
+                await asyncio.to_thread(wait_ready, second)
+                batches = mediators.stop_after(5)
+                total = batches * PER_BATCH
+                mediators.back.set()
+                await sending
+                await wait_until(
+                    lambda: _more_than(applications(db), total - 1), 120, "every dispute applied"
+                )
+                await wait_until(
+                    lambda: asyncio.to_thread(lambda: _unreceipted(second) == 0),
+                    60,
+                    "every envelope published and receipted",
+                )
+                assert "Traceback" not in second.output()
+            print(
+                "CUT",
+                mediators.cut_off,
+                [n for n, s in mediators.answers.items() if s == 409],
+                batches,
+            )
+            assert sorted(mediators.answers) == list(range(batches))
+            report = await probe_report(db)
+            assert (report.applications, report.distinct_events) == (total, total)
+            async with db.snapshot() as conn:
+                applied = set((await conn.execute(select(probe.c.subject))).scalars())
+                held_aside = (await conn.execute(select(quarantine.c.reason))).scalars().all()
+            assert applied == {i for n in range(batches) for i in _ids(n)}
+            assert held_aside == []
+        finally:
+            await receiver.stop()
+            if database_url:
+                await drop_postgres(database_url)
+
+
+async def _now(value: int) -> int:
+    return value
+
+
+async def _more_than(value: Awaitable[int], floor: int) -> bool:
+    return await value > floor
