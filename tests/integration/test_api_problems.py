@@ -16,6 +16,7 @@ from tests.support.api import (
     dalang_without_nats,
     drop_store,
     filing,
+    metric,
     registry_agreement,
     settings_for,
     store_url,
@@ -121,6 +122,22 @@ async def test_illegal_step_is_a_409_problem_naming_the_state(dalang):
     assert problem["detail"] == (
         f"request {request_id} is requested: registry.materials_requested is not allowed"
     )
+
+
+async def test_a_filing_sent_again_after_its_answer_was_lost_is_refused_and_sends_nothing(dalang):
+    """docs/api.md, "When an answer is lost": the same request id again says it is on file."""
+    clerk = await dalang.token(Role.WINDOW_CLERK)
+    body = filing(request_id="DL-R-2026-0001")
+    assert (await dalang.client.post("/registry/requests", json=body, headers=clerk)).is_success
+
+    again = await dalang.client.post("/registry/requests", json=body, headers=clerk)
+
+    problem = assert_problem(again, 409, "/problems/registry_illegal_step")
+    assert problem["detail"] == (
+        "request DL-R-2026-0001 is requested: registry.proxy_requested is not allowed"
+    )
+    metrics = (await dalang.client.get("/metrics")).text
+    assert metric(metrics, "fengqiao_outbox_pending", partner=QIANFENG.id) == 1
 
 
 async def test_home_registry_step_taken_at_the_window_is_a_409_problem(dalang):
