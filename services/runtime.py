@@ -14,6 +14,7 @@ import nats
 from nats.aio.client import Client as NatsClient
 
 from services.bootstrap import HandlerTables, NodeParts, flow_handlers, open_node
+from services.bus.catch_up import catch_up
 from services.bus.gaps import GapRepair
 from services.bus.receipts import issue_receipts
 from services.bus.receiver import Receiver, consumer_name
@@ -101,6 +102,8 @@ class NodeRuntime:
             for p in s.partners
         ]
         await ensure_outbound_stream(js, s.jurisdiction, replicas=s.stream_replicas)
+        # Before the relay signs on from where the store stands (a store restored from a backup).
+        await catch_up(node, js, [p.jurisdiction for p in s.partners])
         await ensure_inbound_stream(js, s.jurisdiction, partners, replicas=s.stream_replicas)
         consumer = await DurableConsumer.bind(
             js, inbound_stream(s.jurisdiction), consumer_name(s.jurisdiction)
@@ -116,7 +119,8 @@ class NodeRuntime:
             asyncio.get_running_loop().time,
             s.gap_repair_after_s,
         )
-        await gaps.resume()
+        consumed = await js.consumer_info(consumer.stream, consumer.name)
+        await gaps.resume(consumed.ack_floor.stream_seq if consumed.ack_floor else 0)
         receiver = Receiver(consumer, inbox, gaps)
         self.tasks = [
             asyncio.create_task(supervised("relay", relay.run), name="relay"),

@@ -13,10 +13,12 @@ import nats.errors
 from nats.aio.client import Client as NatsClient
 from sqlalchemy import select
 
+from contracts.errors import MalformedEnvelope
+from services.bus.envelope import Envelope
 from services.bus.inbox import Inbox, Outcome
 from services.bus.topology import addressed_to, inbound_stream, outbound_stream
 from services.bus.transport import Origin, TransportError, origin_of, replay
-from services.store.tables import held, inbox
+from services.store.tables import held, inbound_streams, inbox, quarantine
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +56,52 @@ class GapRepair:
             if gap is not None and gap.below is not None and origin.seq > gap.below:
                 del self.gaps[sender]
 
-    async def resume(self) -> None:
+    async def resume(self, consumed: int = 0) -> None:
         """After a restart: a gap is open for every sender with envelopes held here (what was
-        known of it went with the process), so that it is repaired even if the sender is quiet."""
+        known of it went with the process), so that it is repaired even if the sender is quiet;
+        and for every sender whose last envelope in our inbound stream was consumed (at or below
+        `consumed`, the consumer's ack floor) but neither applied nor quarantined here (a store
+        restored from a backup): no delivery to come would show that gap."""
         async with self.inbox.db.snapshot() as conn:
             senders = (await conn.execute(select(held.c.sender).distinct())).scalars().all()
         for sender in senders:
             self.gaps.setdefault(sender, OpenGap(self.clock(), None))
+        for sender in self.domains:
+            lost = await self._lost(sender, consumed)
+            if lost is not None:
+                log.warning(
+                    "%s applied seq %d of %s, which sent up to %d: the store is behind (restored"
+                    " from a backup?); reading the rest again",
+                    self.me,
+                    *lost,
+                )
+                self.gaps.setdefault(sender, OpenGap(self.clock() - self.after_s, None))
+
+    async def _lost(self, sender: str, consumed: int) -> tuple[int, str, int] | None:
+        """(seq applied, `sender`, its last seq) if the last envelope from `sender` in our
+        inbound stream was consumed and the store neither applied nor quarantined it."""
+        try:
+            last = await self.nc.jetstream().get_last_msg(
+                inbound_stream(self.me), addressed_to(sender, self.me)
+            )
+        except nats.errors.Error:  # none from them (or no answer: the next delivery will tell)
+            return None
+        if last.seq is None or last.seq > consumed or last.data is None:
+            return None  # still to come: the receiver sees the gap when it arrives
+        async with self.inbox.db.snapshot() as conn:
+            refused = await conn.scalar(
+                select(quarantine.c.id).where(quarantine.c.stream_seq == last.seq).limit(1)
+            )
+            applied = await conn.scalar(
+                select(inbound_streams.c.applied_seq).where(inbound_streams.c.sender == sender)
+            )
+        try:
+            seq = Envelope.from_wire(last.data).seq
+        except MalformedEnvelope:  # it was quarantined, or will be when it comes again
+            return None
+        if refused is not None or seq <= (applied or 0):
+            return None
+        return applied or 0, sender, seq
 
     async def repair_due(self) -> int:
         """Re-read every gap open longer than `after_s`; how many envelopes were re-read."""

@@ -123,7 +123,7 @@ async def enqueue_many(
     batch, each envelope with its inclusion proof; otherwise each is signed alone. The envelopes
     to one recipient share one ephemeral sealing key (per 1,024), never another's.
     """
-    heads = {r: await _lock_stream(conn, r) for r in dict.fromkeys(o.recipient for o in outgoing)}
+    heads = {r: await lock_stream(conn, r) for r in dict.fromkeys(o.recipient for o in outgoing)}
     counts = Counter(o.recipient for o in outgoing)
     batches = agreement.batch_signing
     drafts: dict[str, list[tuple[int, Unsigned]]] = defaultdict(list)
@@ -157,13 +157,18 @@ async def enqueue_many(
             signed = seal_batch([unsigned for _, unsigned in chunk], signer.key)
             envelopes.update(zip((position for position, _ in chunk), signed, strict=True))
     ordered = [envelopes[position] for position in range(len(outgoing))]
-    await conn.execute(outbox.insert(), [_row(e, now) for e in ordered])
+    await conn.execute(outbox.insert(), [outbox_row(e, now) for e in ordered])
     for recipient, (seq, head) in heads.items():
-        await conn.execute(_MOVE_HEAD, {"to": recipient, "new_seq": seq, "new_head": head})
+        await move_head(conn, recipient, seq, head)
     return ordered
 
 
-async def _lock_stream(conn: AsyncConnection, recipient: str) -> tuple[int, str]:
+async def move_head(conn: AsyncConnection, recipient: str, seq: int, head: str) -> None:
+    """The stream's last seq and chain head are now `seq` and `head` (locked: lock_stream)."""
+    await conn.execute(_MOVE_HEAD, {"to": recipient, "new_seq": seq, "new_head": head})
+
+
+async def lock_stream(conn: AsyncConnection, recipient: str) -> tuple[int, str]:
     """The stream's last seq and chain head, locked until the transaction ends."""
     stream = (await conn.execute(_LOCK_STREAM, {"recipient": recipient})).one_or_none()
     if stream is None:  # the first envelope to this recipient (or a concurrent first)
@@ -176,7 +181,8 @@ async def _lock_stream(conn: AsyncConnection, recipient: str) -> tuple[int, str]
     return int(stream.last_seq), str(stream.head)
 
 
-def _row(envelope: Envelope, now: datetime) -> dict[str, Any]:
+def outbox_row(envelope: Envelope, now: datetime, status: str = "pending") -> dict[str, Any]:
+    """The outbox row of `envelope`, signed and stored at `now`."""
     return {
         "event_id": envelope.id,
         "recipient": envelope.recipient,
@@ -187,7 +193,7 @@ def _row(envelope: Envelope, now: datetime) -> dict[str, Any]:
         "chain_hash": envelope.chain_hash(),
         "envelope": envelope.wire_bytes(),
         "sent_at": envelope.sent_at,
-        "status": "pending",
+        "status": status,
         "created_at": now,
         "published_at": None,
         "delivered_at": None,

@@ -1,0 +1,251 @@
+"""A store behind its own outbound stream catches up before the relay publishes.
+
+A store restored from a backup, or one that lost its last commits (a machine that lost power),
+may hold its stream to a partner only up to seq P while OUT_<sender> holds envelopes past P that
+the partner has applied. Signing the next envelopes from P+1 would fork the chain, and the
+partner would quarantine every envelope sent from then on (`replayed`), for good. So at start,
+before the relay publishes, the last envelope the stream holds for each partner is looked up in
+the store. Where the store does not hold it, the envelopes past P are read back from the stream
+and checked as `log verify` checks them (seq by seq, each `prev` the hash of the one before from
+the store's P, our own signature), then written to the outbox as published; the envelopes signed
+since and not yet published are signed again after them, with the same event ids and data.
+
+What those envelopes did to this node's own cases is not read back: their personal data is
+sealed to the partner. The log names them (type, subject, event id) for the operators, who get
+those cases again from the partner (docs/operations.md, *Restore*).
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import nats.errors
+import nats.js.errors
+from nats.js import JetStreamContext
+from sqlalchemy import delete, select
+
+from services.bus.audit import StreamCheck
+from services.bus.envelope import GENESIS, Envelope, seal
+from services.bus.outbox import lock_stream, move_head, outbox_row
+from services.bus.topology import addressed_to, outbound_stream
+from services.bus.transport import JetStreamUnavailable, replay
+from services.node import Node
+from services.store.tables import outbox
+
+log = logging.getLogger(__name__)
+
+WINDOW = 10_000
+"""Stream messages read back at a time while looking for the envelopes past the store's."""
+
+
+SHOWN = 50
+"""Cases named in the log line of a catch-up."""
+
+
+class StoreBehindStream(Exception):
+    """The store is behind its outbound stream and the stream cannot bring it level."""
+
+
+@dataclass(frozen=True)
+class CaughtUp:
+    recipient: str
+    store_seq: int  # the last envelope the store held as published
+    read_back: list[Envelope]  # store_seq + 1 ... from the stream, now held as published
+    signed_again: int  # envelopes signed since, now after them
+    not_here: list[Envelope]  # of `read_back`, those the store did not hold at all
+
+    def cases(self) -> list[str]:
+        """The cases that `not_here` changed (their subjects)."""
+        return list(dict.fromkeys(e.subject for e in self.not_here))
+
+
+async def catch_up(node: Node, js: JetStreamContext, recipients: Iterable[str]) -> list[CaughtUp]:
+    """Bring the store level with OUT_<us> for each of `recipients`; what had to be done."""
+    done = []
+    for recipient in recipients:
+        caught = await _catch_up(node, js, recipient)
+        if caught is not None:
+            done.append(caught)
+            _report(node.jurisdiction, caught)
+    return done
+
+
+async def _catch_up(node: Node, js: JetStreamContext, recipient: str) -> CaughtUp | None:
+    stream, subjects = (
+        outbound_stream(node.jurisdiction),
+        addressed_to(node.jurisdiction, recipient),
+    )
+    try:
+        last = await js.get_last_msg(stream, subjects)
+    except nats.js.errors.NotFoundError:
+        return None  # nothing sent to them yet (or the stream is gone: the relay sends again)
+    except nats.errors.Error as failed:
+        raise JetStreamUnavailable(f"{stream}: {failed}") from failed
+    if last.data is None or last.seq is None:
+        raise JetStreamUnavailable(f"{stream}: its last message to {recipient} came back empty")
+    newest = Envelope.from_wire(last.data)
+    o = outbox.c
+    async with node.db.snapshot() as conn:
+        at_newest = await conn.scalar(
+            select(o.event_id).where(o.recipient == recipient, o.seq == newest.seq)
+        )
+        if at_newest == newest.id:
+            return None
+        level = (
+            await conn.execute(
+                select(o.seq, o.chain_hash)
+                .where(o.recipient == recipient, o.status != "pending")
+                .order_by(o.seq.desc())
+                .limit(1)
+            )
+        ).one_or_none()
+    store_seq, head = (int(level.seq), str(level.chain_hash)) if level else (0, GENESIS)
+    if newest.seq <= store_seq:
+        raise StoreBehindStream(
+            f"the store's stream to {recipient} forks from {stream}: it holds another envelope "
+            f"than the stream's last ({newest.id}) at seq {newest.seq}"
+        )
+    read_back = await _read_back(js, stream, subjects, store_seq, newest.seq, last.seq)
+    _check(node, recipient, store_seq, head, read_back)
+    signed_again, held = await _take_in(node, recipient, store_seq, read_back)
+    not_here = [e for e in read_back if e.id not in held]
+    return CaughtUp(recipient, store_seq, read_back, signed_again, not_here)
+
+
+async def _read_back(
+    js: JetStreamContext, stream: str, subjects: str, after: int, through: int, last: int
+) -> list[Envelope]:
+    """The envelopes `after`+1 ... `through` the stream holds for one partner, up to stream seq
+    `last`: read from where a search puts the first of them, or from the stream's first
+    message if that missed some (a resend placed out of order)."""
+    first = (await js.stream_info(stream)).state.first_seq
+    found: dict[int, Envelope] = {}
+    for start in dict.fromkeys([await _near(js, stream, subjects, after, first, last), first]):
+        await _read(js, stream, subjects, after, through, start, last, found)
+        if len(found) == through - after:
+            return [found[seq] for seq in range(after + 1, through + 1)]
+    missing = [seq for seq in range(after + 1, through + 1) if seq not in found]
+    raise StoreBehindStream(
+        f"{stream} no longer holds seq {missing[0]} (of {len(missing)} missing) to catch up "
+        f"the store, which holds only up to seq {after}: restore a newer backup of the store"
+    )
+
+
+async def _near(
+    js: JetStreamContext, stream: str, subjects: str, after: int, first: int, last: int
+) -> int:
+    """A stream seq a window before the first envelope past `after`: a binary search over the
+    envelopes' seqs, which the relay publishes in order."""
+    low, high = first, last
+    while low < high:
+        middle = (low + high) // 2
+        message = await js.get_msg(stream, seq=middle, next=True, subject=subjects)
+        if message.data is None or message.seq is None:
+            raise JetStreamUnavailable(f"{stream}: message {middle} came back empty")
+        if Envelope.from_wire(message.data).seq > after:
+            high = middle
+        else:
+            low = message.seq + 1
+    return max(first, low - WINDOW)
+
+
+async def _read(
+    js: JetStreamContext,
+    stream: str,
+    subjects: str,
+    after: int,
+    through: int,
+    start: int,
+    last: int,
+    found: dict[int, Envelope],
+) -> None:
+    """Add to `found` the envelopes `after`+1 ... `through` (the first copy of each) from stream
+    seq `start` to `last`, WINDOW messages at a time."""
+    while start <= last and len(found) < through - after:
+        end = min(start + WINDOW - 1, last)
+        for message in await replay(js, stream, start, end, filter_subject=subjects):
+            envelope = Envelope.from_wire(message.data)
+            if after < envelope.seq <= through:
+                found.setdefault(envelope.seq, envelope)
+        start = end + 1
+
+
+def _check(node: Node, recipient: str, after: int, head: str, envelopes: list[Envelope]) -> None:
+    """Our own envelopes, chained from the store's seq `after` (hash `head`), signed by us."""
+    check = StreamCheck("sent", recipient, node.book)
+    check.audit.envelopes, check.audit.head = after, head
+    check.add(e.wire_bytes() for e in envelopes)
+    problems = check.audit.problems + [
+        f"seq {e.seq} ({e.id}): from {e.source} to {e.recipient}"
+        for e in envelopes
+        if (e.source, e.recipient) != (node.jurisdiction, recipient)
+    ]
+    if problems:
+        raise StoreBehindStream(
+            f"the envelopes to {recipient} past the store's seq {after} in its outbound stream do "
+            f"not continue its chain: {'; '.join(problems[:3])}"
+        )
+
+
+async def _take_in(
+    node: Node, recipient: str, after: int, read_back: list[Envelope]
+) -> tuple[int, set[str]]:
+    """Hold `read_back` as published and sign again, after them, what is pending past `after`:
+    how many were signed again, and the ids of `read_back` the store held (pending)."""
+    o = outbox.c
+    now = node.clock()
+    taken = {e.id for e in read_back}
+    async with node.unit_of_work() as conn:
+        await lock_stream(conn, recipient)
+        later = (
+            await conn.execute(
+                select(o.envelope, o.status)
+                .where(o.recipient == recipient, o.seq > after)
+                .order_by(o.seq)
+            )
+        ).all()
+        if any(row.status != "pending" for row in later):
+            raise StoreBehindStream(f"the store's stream to {recipient} moved while catching up")
+        await conn.execute(delete(outbox).where(o.recipient == recipient, o.seq > after))
+        rows = [outbox_row(e, now, "published") | {"published_at": now} for e in read_back]
+        seq, head = read_back[-1].seq, read_back[-1].chain_hash()
+        pending = [Envelope.from_wire(row.envelope) for row in later]
+        again = [e for e in pending if e.id not in taken]
+        for envelope in again:
+            seq += 1
+            signed = seal(
+                _resequenced(envelope.document(), node.signer.kid, seq, head), node.signer.key
+            )
+            rows.append(outbox_row(signed, now))
+            head = signed.chain_hash()
+        await conn.execute(outbox.insert(), rows)
+        await move_head(conn, recipient, seq, head)
+    return len(again), {e.id for e in pending} & taken
+
+
+def _resequenced(document: dict[str, Any], kid: str, seq: int, prev: str) -> dict[str, Any]:
+    """An envelope's object, unsigned, at another place in its stream (signed alone)."""
+    unsigned = {k: v for k, v in document.items() if k not in ("signature", "proof")}
+    return unsigned | {"seq": seq, "prev": prev, "kid": kid}
+
+
+def _report(sender: str, caught: CaughtUp) -> None:
+    cases = caught.cases()
+    log.warning(
+        "%s -> %s: the store held the stream only up to seq %d; seq %d-%d read back from "
+        "OUT_%s and held as published, %d envelopes signed since renumbered after them. "
+        "What they did to the cases here is not in the store: get these %d cases again from "
+        "%s: %s",
+        sender,
+        caught.recipient,
+        caught.store_seq,
+        caught.read_back[0].seq,
+        caught.read_back[-1].seq,
+        sender,
+        caught.signed_again,
+        len(cases),
+        caught.recipient,
+        ", ".join(cases[:SHOWN])
+        + (f" and {len(cases) - SHOWN} more" if len(cases) > SHOWN else ""),
+    )
