@@ -66,7 +66,7 @@ class GapRepair:
             senders = (await conn.execute(select(held.c.sender).distinct())).scalars().all()
         for sender in senders:
             self.gaps.setdefault(sender, OpenGap(self.clock(), None))
-        for sender in self.domains:
+        for sender in sorted(self.domains.keys() - self.gaps.keys()):
             lost = await self._lost(sender, consumed)
             if lost is not None:
                 log.warning(
