@@ -10,6 +10,7 @@ from datetime import datetime
 
 from contracts.agreement import AgreementBook
 from contracts.catalogue import default_registry
+from services.bus.catch_up import Renumbered
 from services.bus.handlers import Handler, dispatcher
 from services.bus.inbox import Inbox
 from services.bus.receipts import receipt_handler
@@ -20,6 +21,7 @@ from services.keyring import Keyring, load_keyring
 from services.mediation.handlers import HANDLERS as MEDIATION_HANDLERS
 from services.node import Node
 from services.registry.handlers import HANDLERS as REGISTRY_HANDLERS
+from services.registry.records import renumber as renumber_registry
 from services.reports.handlers import HANDLERS as REPORT_HANDLERS
 from services.settings import NodeSettings
 from services.store.database import Database
@@ -32,6 +34,9 @@ FLOW_HANDLER_TABLES: tuple[Mapping[str, Handler], ...] = (
     REPORT_HANDLERS,
 )
 """Every cooperation flow's table of handlers, one handler per event type."""
+RENUMBERED: tuple[Renumbered, ...] = (renumber_registry,)
+"""What each flow that records its own envelopes' seqs does when they are signed again at new
+seqs (a store caught up with its stream: services/bus/catch_up.py)."""
 
 
 def flow_handlers(node: Node) -> dict[str, Handler]:

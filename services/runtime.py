@@ -13,7 +13,7 @@ from typing import Any
 import nats
 from nats.aio.client import Client as NatsClient
 
-from services.bootstrap import HandlerTables, NodeParts, flow_handlers, open_node
+from services.bootstrap import RENUMBERED, HandlerTables, NodeParts, flow_handlers, open_node
 from services.bus.catch_up import catch_up
 from services.bus.gaps import GapRepair
 from services.bus.receipts import issue_receipts
@@ -103,7 +103,7 @@ class NodeRuntime:
         ]
         await ensure_outbound_stream(js, s.jurisdiction, replicas=s.stream_replicas)
         # Before the relay signs on from where the store stands (a store restored from a backup).
-        await catch_up(node, js, [p.jurisdiction for p in s.partners])
+        await catch_up(node, js, [p.jurisdiction for p in s.partners], RENUMBERED)
         await ensure_inbound_stream(js, s.jurisdiction, partners, replicas=s.stream_replicas)
         consumer = await DurableConsumer.bind(
             js, inbound_stream(s.jurisdiction), consumer_name(s.jurisdiction)

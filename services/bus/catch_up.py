@@ -16,7 +16,7 @@ those cases again from the partner (docs/operations.md, *Restore*).
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.bus.audit import StreamCheck
 from services.bus.envelope import GENESIS, Envelope, seal
@@ -60,18 +61,30 @@ class CaughtUp:
         return list(dict.fromkeys(e.subject for e in self.not_here))
 
 
-async def catch_up(node: Node, js: JetStreamContext, recipients: Iterable[str]) -> list[CaughtUp]:
+Renumbered = Callable[[AsyncConnection, str, Mapping[str, tuple[int, int]]], Awaitable[None]]
+"""Told, in the catch-up's transaction, (our jurisdiction, {event id: (old seq, new seq)}) of our
+envelopes signed again at new seqs: for a flow that records its envelopes' seqs."""
+
+
+async def catch_up(
+    node: Node,
+    js: JetStreamContext,
+    recipients: Iterable[str],
+    renumbered: Sequence[Renumbered] = (),
+) -> list[CaughtUp]:
     """Bring the store level with OUT_<us> for each of `recipients`; what had to be done."""
     done = []
     for recipient in recipients:
-        caught = await _catch_up(node, js, recipient)
+        caught = await _catch_up(node, js, recipient, renumbered)
         if caught is not None:
             done.append(caught)
             _report(node.jurisdiction, caught)
     return done
 
 
-async def _catch_up(node: Node, js: JetStreamContext, recipient: str) -> CaughtUp | None:
+async def _catch_up(
+    node: Node, js: JetStreamContext, recipient: str, renumbered: Sequence[Renumbered]
+) -> CaughtUp | None:
     stream, subjects = (
         outbound_stream(node.jurisdiction),
         addressed_to(node.jurisdiction, recipient),
@@ -116,7 +129,7 @@ async def _catch_up(node: Node, js: JetStreamContext, recipient: str) -> CaughtU
         )
     read_back = await _read_back(js, stream, subjects, store_seq, newest.seq, last.seq)
     _check(node, recipient, store_seq, head, read_back)
-    signed_again, held = await _take_in(node, recipient, store_seq, read_back)
+    signed_again, held = await _take_in(node, recipient, store_seq, read_back, renumbered)
     not_here = [e for e in read_back if e.id not in held]
     return CaughtUp(recipient, store_seq, read_back, signed_again, not_here)
 
@@ -197,7 +210,11 @@ def _check(node: Node, recipient: str, after: int, head: str, envelopes: list[En
 
 
 async def _take_in(
-    node: Node, recipient: str, after: int, read_back: list[Envelope]
+    node: Node,
+    recipient: str,
+    after: int,
+    read_back: list[Envelope],
+    renumbered: Sequence[Renumbered],
 ) -> tuple[int, set[str]]:
     """Hold `read_back` as published and sign again, after them, what is pending past `after`:
     how many were signed again, and the ids of `read_back` the store held (pending)."""
@@ -220,6 +237,7 @@ async def _take_in(
         seq, head = read_back[-1].seq, read_back[-1].chain_hash()
         pending = [Envelope.from_wire(row.envelope) for row in later]
         again = [e for e in pending if e.id not in taken]
+        moves: dict[str, tuple[int, int]] = {}
         for envelope in again:
             seq += 1
             signed = seal(
@@ -227,8 +245,11 @@ async def _take_in(
             )
             rows.append(outbox_row(signed, now))
             head = signed.chain_hash()
+            moves[envelope.id] = (envelope.seq, seq)
         await conn.execute(outbox.insert(), rows)
         await move_head(conn, recipient, seq, head)
+        for flow in renumbered:
+            await flow(conn, node.jurisdiction, moves)
     return len(again), {e.id for e in pending} & taken
 
 

@@ -1,6 +1,6 @@
 """The request rows as handlers and commands change them: one request, its files, what is owed."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -228,3 +228,23 @@ async def note(
             summary=summary[:200],
         )
     )
+
+
+async def renumber(conn: AsyncConnection, me: str, moves: Mapping[str, tuple[int, int]]) -> None:
+    """Our envelopes `moves` (event id: old seq, new seq) were signed again at new seqs before
+    they were sent (services/bus/catch_up.py): the timeline's seq, and where this node is the
+    home registry, the seq a home event has seen (its own) and the seq a request owes since."""
+    t, o, r = registry_timeline.c, registry_owed.c, registry_requests.c
+    ours_as_home = select(r.request_id).where(r.home == me)
+    for event_id, (old, new) in moves.items():
+        await conn.execute(update(registry_timeline).where(t.event_id == event_id).values(seq=new))
+        await conn.execute(
+            update(registry_timeline)
+            .where(t.event_id == event_id, t.home_seen == old, t.request_id.in_(ours_as_home))
+            .values(home_seen=new)
+        )
+        await conn.execute(
+            update(registry_owed)
+            .where(o.since_event_id == event_id, o.since_seq == old)
+            .values(since_seq=new)
+        )

@@ -7,18 +7,28 @@ import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from contracts.events.common import Person
+from services.bootstrap import HandlerTables, flow_handlers
 from services.bus import catch_up
 from services.bus.audit import audit_store
 from services.bus.catch_up import StoreBehindStream
 from services.bus.outbox import Outgoing
 from services.bus.topology import outbound_stream
+from services.node import Node
+from services.registry import commands as c
+from services.registry.materials import MaterialStore
+from services.registry.queries import get_request
+from services.registry.tables import registry_owed, registry_timeline
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings
 from services.store.tables import outbound_streams, quarantine
 from tests.chaos.conftest import DALANG, QIANFENG, dispute
+from tests.support.api import ID_NUMBER, registry_agreement
 from tests.support.databases import BACKENDS, drop_postgres, fresh_postgres_url
 from tests.support.live import applied, count, node_settings, wait_until, write_agreement
 from tests.support.nats import NatsServer, connect
@@ -43,18 +53,19 @@ async def _at_least(value, expected: int) -> bool:  # type: ignore[no-untyped-de
     return await value >= expected
 
 
-class Dalang:
-    """Dalang's node, started and stopped again as the test goes, and its store backed up and
-    restored as docs/operations.md says (sqlite3's online backup; pg_dump and pg_restore)."""
+class Restorable:
+    """A node, started and stopped again as the test goes, and its store backed up and restored
+    as docs/operations.md says (sqlite3's online backup; pg_dump and pg_restore)."""
 
-    def __init__(self, settings: NodeSettings) -> None:
+    def __init__(self, settings: NodeSettings, handlers: HandlerTables = HANDLERS) -> None:
         self.settings = settings
-        self.store = settings.data_dir / f"{DALANG.id}.db"
-        self.runtime = NodeRuntime(settings, HANDLERS)
+        self.handlers = handlers
+        self.store = settings.data_dir / f"{settings.jurisdiction}.db"
+        self.runtime = NodeRuntime(settings, handlers)
 
     async def restart(self, started: bool = True) -> NodeRuntime:
         await self.runtime.stop()
-        self.runtime = NodeRuntime(self.settings, HANDLERS)
+        self.runtime = NodeRuntime(self.settings, self.handlers)
         if started:
             await self.runtime.start()
         return self.runtime
@@ -79,14 +90,14 @@ class Dalang:
 
 async def _pair(
     nats: NatsServer, root: Path, database_url: str | None = None
-) -> tuple[Dalang, NodeRuntime]:
+) -> tuple[Restorable, NodeRuntime]:
     agreement = write_agreement([DALANG, QIANFENG], root / "agreement.yaml")
     receiver = NodeRuntime(
         node_settings(QIANFENG, root, nats.url, "dalang", {DALANG.id: "dalang"}, agreement),
         HANDLERS,
     )
     await start_with_probe(receiver)
-    dalang = Dalang(
+    dalang = Restorable(
         node_settings(
             DALANG,
             root,
@@ -195,3 +206,89 @@ async def test_what_the_partner_sent_after_the_backup_is_read_again_with_the_par
     finally:
         await dalang.runtime.stop()
         await qianfeng.stop()
+
+
+async def test_home_registry_steps_signed_again_keep_their_seqs_alike_on_both_nodes(
+    nats_single: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The registry records each of its envelopes' seq (a supply settles what its window had
+    seen, by seq): steps renumbered by the catch-up are recorded at their new seqs."""
+    agreement = registry_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
+    dalang = NodeRuntime(
+        node_settings(
+            DALANG, tmp_path, nats_single.url, "dalang", {QIANFENG.id: "dalang"}, agreement
+        )
+    )
+    qianfeng = Restorable(
+        node_settings(
+            QIANFENG, tmp_path, nats_single.url, "dalang", {DALANG.id: "dalang"}, agreement
+        ),
+        flow_handlers,
+    )
+    window = MaterialStore.in_data_dir(tmp_path / "window-files")
+    try:
+        node = await dalang.start()
+        await qianfeng.runtime.start()
+        filed = [(await c.file_request(node, _filing(), window)).request_id for _ in range(2)]
+        await _states(qianfeng.runtime, filed, "requested")
+        qianfeng.back_up(tmp_path / "backup.db")
+        await c.accept_request(qianfeng.runtime.node, _accept(filed[0]))
+        await _states(dalang, filed[:1], "accepted")
+
+        await qianfeng.restart(started=False)
+        qianfeng.restore(tmp_path / "backup.db")
+        home = await qianfeng.runtime.open()  # NATS away: these take the seqs sent before
+        await c.accept_request(home, _accept(filed[1]))
+        ask = c.RequestMaterials(request_id=filed[1], materials=["photo_receipt"], reason="Dim.")
+        await c.request_materials(home, ask)
+        await qianfeng.restart()
+        await _states(dalang, filed[1:], "materials_requested")
+
+        sides = [await _recorded(n.node, filed[1]) for n in (dalang, qianfeng.runtime)]
+        assert sides[0] == sides[1]
+        steps, owed = sides[0]
+        assert [t for t, _, _ in steps][1:] == ["registry.accepted", "registry.materials_requested"]
+        assert all(seen == seq for _, seq, seen in steps[1:])  # a home step has seen itself
+        assert owed == [("photo_receipt", steps[2][1])]
+        assert "2 envelopes signed since renumbered" in caplog.text
+    finally:
+        await dalang.stop()
+        await qianfeng.runtime.stop()
+
+
+def _filing() -> c.FileProxyRequest:
+    scans = ["id_card", "household_register", "photo_receipt"]
+    return c.FileProxyRequest(
+        service_code="id_card_renewal",
+        applicant=Person(name="Lao Huang", home_jurisdiction=QIANFENG.id, id_number=ID_NUMBER),
+        window_name="Xiangtou hometown policing station",
+        responsible_clerk=Person(name="Window clerk Li", home_jurisdiction=DALANG.id),
+        files=[c.MaterialFile(material=m, content=f"scan: {m}".encode()) for m in scans],
+    )
+
+
+def _accept(request_id: str) -> c.AcceptRequest:
+    registrar = Person(name="Registrar Chen", home_jurisdiction=QIANFENG.id)
+    return c.AcceptRequest(request_id=request_id, handling_clerk=registrar)
+
+
+async def _states(runtime: NodeRuntime, request_ids: list[str], state: str) -> None:
+    async def reached() -> bool:
+        async with runtime.node.db.snapshot() as conn:
+            views = [await get_request(conn, r) for r in request_ids]
+        return all(v is not None and v.summary.state.value == state for v in views)
+
+    await wait_until(reached, 20, f"{request_ids} {state}")
+
+
+async def _recorded(node: Node, request_id: str) -> tuple[list[Any], list[Any]]:
+    """The request's steps (type, seq, seq seen of the home registry) and what it owes since."""
+    t, o = registry_timeline.c, registry_owed.c
+    async with node.db.snapshot() as conn:
+        steps = await conn.execute(
+            select(t.type, t.seq, t.home_seen).where(t.request_id == request_id).order_by(t.seq)
+        )
+        owed = await conn.execute(
+            select(o.name, o.since_seq).where(o.request_id == request_id).order_by(o.name)
+        )
+        return [tuple(row) for row in steps], [tuple(row) for row in owed]
