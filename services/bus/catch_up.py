@@ -8,11 +8,12 @@ before the relay publishes, the last envelope the stream holds for each partner 
 the store. Where the store does not hold it, the envelopes past P are read back from the stream
 and checked as `log verify` checks them (seq by seq, each `prev` the hash of the one before from
 the store's P, our own signature), then written to the outbox as published; the envelopes signed
-since and not yet published are signed again after them, with the same event ids and data.
+since and not yet published are signed again after them, with the same event ids and data, and
+the flows that record their envelopes' seqs are told the new ones (`Renumbered`).
 
-What those envelopes did to this node's own cases is not read back: their personal data is
-sealed to the partner. The log names them (type, subject, event id) for the operators, who get
-those cases again from the partner (docs/operations.md, *Restore*).
+What the envelopes read back did to this node's own cases is not rebuilt: their personal data is
+sealed to the partner. The log names those cases for the operators, who get them again from the
+partner (docs/operations.md, *Restore*).
 """
 
 import logging
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 
 WINDOW = 10_000
 """Stream messages read back at a time while looking for the envelopes past the store's."""
-
 
 SHOWN = 50
 """Cases named in the log line of a catch-up."""
