@@ -103,7 +103,8 @@ class NodeRuntime:
         ]
         await ensure_outbound_stream(js, s.jurisdiction, replicas=s.stream_replicas)
         # Before the relay signs on from where the store stands (a store restored from a backup).
-        await catch_up(node, js, [p.jurisdiction for p in s.partners], RENUMBERED)
+        recipients = [p.jurisdiction for p in s.partners]
+        await catch_up(node, nc, recipients, RENUMBERED, tail=2 * s.relay_batch)
         await ensure_inbound_stream(js, s.jurisdiction, partners, replicas=s.stream_replicas)
         consumer = await DurableConsumer.bind(
             js, inbound_stream(s.jurisdiction), consumer_name(s.jurisdiction)

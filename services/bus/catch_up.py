@@ -16,6 +16,8 @@ sealed to the partner. The log names those cases for the operators, who get them
 partner (docs/operations.md, *Restore*).
 """
 
+import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from typing import Any
 
 import nats.errors
 import nats.js.errors
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,6 +39,12 @@ from services.node import Node
 from services.store.tables import outbox
 
 log = logging.getLogger(__name__)
+
+TAIL = 2_048
+"""Default of catch_up's `tail`: twice the relay's default round."""
+
+RETRY_S = (1.0, 2.0, 4.0, 8.0)
+"""Pauses before reading a stream's last message again (then every 8 s)."""
 
 WINDOW = 10_000
 """Stream messages read back at a time while looking for the envelopes past the store's."""
@@ -68,14 +77,17 @@ envelopes signed again at new seqs: for a flow that records its envelopes' seqs.
 
 async def catch_up(
     node: Node,
-    js: JetStreamContext,
+    nc: NatsClient,
     recipients: Iterable[str],
     renumbered: Sequence[Renumbered] = (),
+    tail: int = TAIL,
 ) -> list[CaughtUp]:
-    """Bring the store level with OUT_<us> for each of `recipients`; what had to be done."""
+    """Bring the store level with OUT_<us> for each of `recipients`; what had to be done.
+    `tail`: the stream messages at its end in which the highest seq sent is looked for (two
+    relay rounds: a round published again lands after those of it that had gone through)."""
     done = []
     for recipient in recipients:
-        caught = await _catch_up(node, js, recipient, renumbered)
+        caught = await _catch_up(node, nc, recipient, renumbered, tail)
         if caught is not None:
             done.append(caught)
             _report(node.jurisdiction, caught)
@@ -83,29 +95,16 @@ async def catch_up(
 
 
 async def _catch_up(
-    node: Node, js: JetStreamContext, recipient: str, renumbered: Sequence[Renumbered]
+    node: Node, nc: NatsClient, recipient: str, renumbered: Sequence[Renumbered], tail: int
 ) -> CaughtUp | None:
-    stream, subjects = (
-        outbound_stream(node.jurisdiction),
-        addressed_to(node.jurisdiction, recipient),
-    )
-    try:
-        last = await js.get_last_msg(stream, subjects)
-    except nats.js.errors.NotFoundError:
-        return None  # nothing sent to them yet (or the stream is gone: the relay sends again)
-    except nats.errors.Error as failed:  # most likely a node user's permissions from before
-        log.warning(
-            "%s: could not read the last envelope to %s (%r), so whether the store is behind "
-            "it is not known; regenerate the NATS permissions (fengqiao agreement "
-            "nats-permissions) if they were made before this version",
-            stream,
-            recipient,
-            failed,
-        )
+    js = nc.jetstream()
+    stream = outbound_stream(node.jurisdiction)
+    subjects = addressed_to(node.jurisdiction, recipient)
+    last = await _last(nc, stream, subjects, recipient)
+    if last is None:
         return None
-    if last.data is None or last.seq is None:
-        raise JetStreamUnavailable(f"{stream}: its last message to {recipient} came back empty")
-    newest = Envelope.from_wire(last.data)
+    ending = await replay(js, stream, max(1, last - tail + 1), last, filter_subject=subjects)
+    newest = max((Envelope.from_wire(m.data) for m in ending), key=lambda e: e.seq)
     o = outbox.c
     async with node.db.snapshot() as conn:
         at_newest = await conn.scalar(
@@ -125,13 +124,54 @@ async def _catch_up(
     if newest.seq <= store_seq:
         raise StoreBehindStream(
             f"the store's stream to {recipient} forks from {stream}: it holds another envelope "
-            f"than the stream's last ({newest.id}) at seq {newest.seq}"
+            f"than the stream's ({newest.id}) at seq {newest.seq}"
         )
-    read_back = await _read_back(js, stream, subjects, store_seq, newest.seq, last.seq)
+    read_back = await _read_back(js, stream, subjects, store_seq, newest.seq, last)
     _check(node, recipient, store_seq, head, read_back)
     signed_again, held = await _take_in(node, recipient, store_seq, read_back, renumbered)
     not_here = [e for e in read_back if e.id not in held]
     return CaughtUp(recipient, store_seq, read_back, signed_again, not_here)
+
+
+async def _last(nc: NatsClient, stream: str, subjects: str, recipient: str) -> int | None:
+    """The stream seq of the last message to `recipient`: None if there is none, or if the
+    node's NATS user may not read it (permissions made before this version: said in the log).
+    Any other failure is tried again until it answers: the relay must not sign on before."""
+    pauses = itertools.chain(RETRY_S, itertools.repeat(RETRY_S[-1]))
+    while True:
+        try:
+            last = await nc.jetstream().get_last_msg(stream, subjects)
+        except nats.js.errors.NotFoundError:
+            return None  # nothing sent to them yet (or a stream lost: docs/operations.md)
+        except nats.errors.Error as failed:
+            if _denied(nc, f"STREAM.MSG.GET.{stream}"):
+                log.warning(
+                    "%s: the NATS user may not read the last envelope to %s, so whether the "
+                    "store is behind it is not known; regenerate the NATS permissions "
+                    "(fengqiao agreement nats-permissions)",
+                    stream,
+                    recipient,
+                )
+                return None
+            pause = next(pauses)
+            log.warning(
+                "%s: the last envelope to %s could not be read (%r); trying again in %g s",
+                stream,
+                recipient,
+                failed,
+                pause,
+            )
+            await asyncio.sleep(pause)
+            continue
+        if last.seq is None:
+            raise JetStreamUnavailable(f"{stream}: its last message to {recipient} has no seq")
+        return last.seq
+
+
+def _denied(nc: NatsClient, what: str) -> bool:
+    """Whether the server refused this connection a publish to a subject containing `what`."""
+    error = str(nc.last_error or "").lower()  # the client lower-cases the server's -ERR
+    return "permissions violation" in error and what.lower() in error
 
 
 async def _read_back(
@@ -148,8 +188,9 @@ async def _read_back(
             return [found[seq] for seq in range(after + 1, through + 1)]
     missing = [seq for seq in range(after + 1, through + 1) if seq not in found]
     raise StoreBehindStream(
-        f"{stream} no longer holds seq {missing[0]} (of {len(missing)} missing) to catch up "
-        f"the store, which holds only up to seq {after}: restore a newer backup of the store"
+        f"{stream} did not give back seq {missing[0]} (of {len(missing)} missing) to catch up "
+        f"the store, which holds only up to seq {after}: if the stream still holds them "
+        "(nats stream info), start the node again; if not, restore a newer backup of the store"
     )
 
 
@@ -198,15 +239,24 @@ def _check(node: Node, recipient: str, after: int, head: str, envelopes: list[En
     check.audit.envelopes, check.audit.head = after, head
     check.add(e.wire_bytes() for e in envelopes)
     problems = check.audit.problems + [
-        f"seq {e.seq} ({e.id}): from {e.source} to {e.recipient}"
+        f"seq {e.seq} ({e.id}): from {e.source} to {e.recipient}, signed with {e.kid}"
         for e in envelopes
-        if (e.source, e.recipient) != (node.jurisdiction, recipient)
+        if (e.source, e.recipient, _owner(node, e)) != (node.jurisdiction, recipient, e.source)
     ]
     if problems:
         raise StoreBehindStream(
             f"the envelopes to {recipient} past the store's seq {after} in its outbound stream do "
             f"not continue its chain: {'; '.join(problems[:3])}"
         )
+
+
+def _owner(node: Node, envelope: Envelope) -> str | None:
+    """The party whose key signed `envelope`, by its agreement."""
+    for version in node.book.versions(envelope.agreement_id).values():
+        found = version.agreement.key(envelope.kid)
+        if found is not None:
+            return found[0].id
+    return None
 
 
 async def _take_in(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import nats.errors
 from nats.aio.client import Client as NatsClient
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from contracts.errors import MalformedEnvelope
 from services.bus.envelope import Envelope
@@ -88,20 +88,24 @@ class GapRepair:
             return None
         if last.seq is None or last.seq > consumed or last.data is None:
             return None  # still to come: the receiver sees the gap when it arrives
+        try:
+            envelope = Envelope.from_wire(last.data)
+        except MalformedEnvelope:  # it was quarantined, or will be when it comes again
+            return None
+        q = quarantine.c
         async with self.inbox.db.snapshot() as conn:
             refused = await conn.scalar(
-                select(quarantine.c.id).where(quarantine.c.stream_seq == last.seq).limit(1)
+                # A held envelope refused when its place came has no stream seq: its id tells.
+                select(q.id)
+                .where(or_(q.stream_seq == last.seq, q.event_id == envelope.id))
+                .limit(1)
             )
             applied = await conn.scalar(
                 select(inbound_streams.c.applied_seq).where(inbound_streams.c.sender == sender)
             )
-        try:
-            seq = Envelope.from_wire(last.data).seq
-        except MalformedEnvelope:  # it was quarantined, or will be when it comes again
+        if refused is not None or envelope.seq <= (applied or 0):
             return None
-        if refused is not None or seq <= (applied or 0):
-            return None
-        return applied or 0, sender, seq
+        return applied or 0, sender, envelope.seq
 
     async def repair_due(self) -> int:
         """Re-read every gap open longer than `after_s`; how many envelopes were re-read."""

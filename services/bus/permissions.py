@@ -60,9 +60,13 @@ def node_permissions(agreement: Agreement, jurisdiction: str) -> NodePermissions
         "$JS.API.INFO",
         f"$JS.API.STREAM.*.{out}",
         f"$JS.API.STREAM.*.{inbound}",
-        # A restarted node reads its streams' last messages (services/bus/catch_up.py, gaps.py).
+        # A restarted node reads its streams' last messages, and a store restored from a backup
+        # reads what it lacks back from its own stream (services/bus/catch_up.py, gaps.py).
         f"$JS.API.STREAM.MSG.GET.{out}",
         f"$JS.API.STREAM.MSG.GET.{inbound}",
+        f"$JS.API.CONSUMER.*.{out}",
+        f"$JS.API.CONSUMER.*.{out}.>",
+        f"$JS.API.CONSUMER.MSG.NEXT.{out}.>",
         f"$JS.API.CONSUMER.*.{inbound}",
         f"$JS.API.CONSUMER.*.{inbound}.>",
         f"$JS.API.CONSUMER.DURABLE.CREATE.{inbound}.>",

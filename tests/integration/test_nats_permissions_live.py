@@ -3,6 +3,9 @@
 so the allow-lists hold everything a running node does."""
 
 import secrets
+import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -10,9 +13,11 @@ from typer.testing import CliRunner
 
 from gateway.cli import create_app
 from services.runtime import NodeRuntime
+from services.store.tables import quarantine
 from tests.integration.test_bus_two_regions import dispute
 from tests.support.live import (
     applied,
+    count,
     delivered,
     node_settings,
     recording_handlers,
@@ -93,12 +98,27 @@ async def test_nodes_with_generated_permissions_exchange_and_receipt_events(
         )  # fmt: skip
         node = await sender.start()
         await receiver.start()
+        store = sender.settings.data_dir / f"{dalang.id}.db"
+        backup = tmp_path / "backup.db"
         try:
+            with closing(sqlite3.connect(store)) as live, closing(sqlite3.connect(backup)) as to:
+                live.backup(to)
             async with node.unit_of_work() as conn:
                 for n in range(20):
                     await node.send(conn, dispute(n), qianfeng.id, "DL")
             await wait_until(lambda: _equals(applied(receiver), 20), 40, "20 applied at Qianfeng")
             await wait_until(lambda: _equals(delivered(sender), 20), 40, "20 receipted at Dalang")
+            if not made_before:  # restored from the backup: it catches up from its stream
+                await sender.stop()
+                for leftover in ("-wal", "-shm"):
+                    Path(f"{store}{leftover}").unlink(missing_ok=True)
+                shutil.copy(backup, store)
+                sender = NodeRuntime(sender.settings, handlers)
+                node = await sender.start()
+                async with node.unit_of_work() as conn:
+                    await node.send(conn, dispute(20), qianfeng.id, "DL")
+                await wait_until(lambda: _equals(applied(receiver), 21), 40, "the 21st applied")
+                assert await count(receiver, quarantine) == 0
         finally:
             await sender.stop()
             await receiver.stop()

@@ -6,6 +6,7 @@ import logging
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ from services.bootstrap import HandlerTables, flow_handlers
 from services.bus import catch_up
 from services.bus.audit import audit_store
 from services.bus.catch_up import StoreBehindStream
-from services.bus.outbox import Outgoing
-from services.bus.topology import outbound_stream
+from services.bus.outbox import Outgoing, pending
+from services.bus.topology import event_subject, outbound_stream
+from services.bus.transport import ensure_outbound_stream
 from services.node import Node
 from services.registry import commands as c
 from services.registry.materials import MaterialStore
@@ -43,6 +45,14 @@ async def _send(runtime: NodeRuntime, numbers: range) -> None:
         await node.send_many(
             conn, [Outgoing(dispute(n), QIANFENG.id, f"case-{n}") for n in numbers]
         )
+
+
+async def _each_applied_once(receiver: NodeRuntime, events: int) -> None:
+    """`events` applied by `receiver`, each once, none quarantined."""
+    await _applied(receiver, events)
+    report = await probe_report(receiver.node.db)
+    assert (report.applications, report.distinct_events) == (events, events)
+    assert await count(receiver, quarantine) == 0
 
 
 async def _applied(receiver: NodeRuntime, events: int) -> None:
@@ -74,11 +84,12 @@ class Restorable:
         if self.settings.database_url:
             subprocess.run(["pg_dump", "-Fc", "-f", to, self.settings.database_url], check=True)
             return
-        with sqlite3.connect(self.store) as store, sqlite3.connect(to) as backup:
-            store.backup(backup)
+        with closing(sqlite3.connect(self.store)) as store, closing(sqlite3.connect(to)) as copy:
+            store.backup(copy)
 
-    def restore(self, backup: Path) -> None:
-        """With the node stopped."""
+    async def restore(self, backup: Path) -> None:
+        """Stop the node and put `backup` in place of its store (started again: `restart`)."""
+        await self.runtime.stop()
         if self.settings.database_url:
             restore = ["pg_restore", "--clean", "--if-exists", "-d", self.settings.database_url]
             subprocess.run([*restore, backup], check=True)
@@ -131,17 +142,12 @@ async def test_a_store_restored_from_a_backup_catches_up_from_its_stream_before_
         await _send(await dalang.restart(), range(4, 6))  # seq 4 published, then 5-6
         await _applied(receiver, 6)
 
-        await dalang.restart(started=False)
-        dalang.restore(tmp_path / "backup.db")
+        await dalang.restore(tmp_path / "backup.db")
         # Sent while NATS is away, before the node knows how far its stream went: seq 5-6 again.
         await _send(await dalang.restart(started=False), range(6, 8))
         with caplog.at_level(logging.WARNING, "services.bus.catch_up"):
             node = (await dalang.restart()).node
-        await _applied(receiver, 8)
-
-        report = await probe_report(receiver.node.db)
-        assert (report.applications, report.distinct_events) == (8, 8)
-        assert await count(receiver, quarantine) == 0
+        await _each_applied_once(receiver, 8)
         async with node.db.snapshot() as conn:
             audits = await audit_store(conn, node.book)
             stream = (await conn.execute(outbound_streams.select())).one()
@@ -169,13 +175,12 @@ async def test_a_store_further_behind_than_its_stream_holds_is_refused_at_start(
         dalang.back_up(tmp_path / "backup.db")
         await _send(dalang.runtime, range(3))
         await _applied(receiver, 3)
-        await dalang.restart(started=False)
-        dalang.restore(tmp_path / "backup.db")
+        await dalang.restore(tmp_path / "backup.db")
         nc = await connect(nats_single)
         await nc.jetstream().delete_msg(outbound_stream(DALANG.id), 1)  # seq 1, gone for good
         await nc.close()
 
-        with pytest.raises(StoreBehindStream, match="no longer holds seq 1 "):
+        with pytest.raises(StoreBehindStream, match="did not give back seq 1 "):
             await dalang.restart()
         assert await count(receiver, quarantine) == 0
     finally:
@@ -195,14 +200,10 @@ async def test_what_the_partner_sent_after_the_backup_is_read_again_with_the_par
                 conn, [Outgoing(dispute(n), DALANG.id, f"case-{n}") for n in range(3)]
             )
         await _applied(dalang.runtime, 3)
-        await dalang.restart(started=False)
-        dalang.restore(tmp_path / "backup.db")
+        await dalang.restore(tmp_path / "backup.db")
 
         restarted = await dalang.restart()  # Qianfeng sends nothing more
-        await _applied(restarted, 3)
-        report = await probe_report(restarted.node.db)
-        assert (report.applications, report.distinct_events) == (3, 3)
-        assert await count(restarted, quarantine) == 0
+        await _each_applied_once(restarted, 3)
     finally:
         await dalang.runtime.stop()
         await qianfeng.stop()
@@ -235,8 +236,7 @@ async def test_home_registry_steps_signed_again_keep_their_seqs_alike_on_both_no
         await c.accept_request(qianfeng.runtime.node, _accept(filed[0]))
         await _states(dalang, filed[:1], "accepted")
 
-        await qianfeng.restart(started=False)
-        qianfeng.restore(tmp_path / "backup.db")
+        await qianfeng.restore(tmp_path / "backup.db")
         home = await qianfeng.runtime.open()  # NATS away: these take the seqs sent before
         await c.accept_request(home, _accept(filed[1]))
         ask = c.RequestMaterials(request_id=filed[1], materials=["photo_receipt"], reason="Dim.")
@@ -292,3 +292,33 @@ async def _recorded(node: Node, request_id: str) -> tuple[list[Any], list[Any]]:
             select(o.name, o.since_seq).where(o.request_id == request_id).order_by(o.name)
         )
         return [tuple(row) for row in steps], [tuple(row) for row in owed]
+
+
+async def test_the_highest_seq_sent_is_found_when_a_resend_landed_last(
+    nats_single: NatsServer, tmp_path: Path
+) -> None:
+    """A round the relay published again lands after the envelopes of it that had gone
+    through: the stream's last message is then not its highest seq."""
+    dalang, receiver = await _pair(nats_single, tmp_path)
+    try:
+        await _send(dalang.runtime, range(1))  # seq 1, the store then backed up
+        dalang.back_up(tmp_path / "backup.db")
+        await _send(dalang.runtime, range(1, 3))  # seq 2-3
+        async with dalang.runtime.node.db.snapshot() as conn:
+            rows = await pending(conn, 10)
+        nc = await connect(nats_single)
+        js = nc.jetstream()
+        await ensure_outbound_stream(js, DALANG.id)
+        for row in (rows[1], rows[2], rows[0]):  # seq 1 failed at first, then was sent again
+            subject = event_subject(DALANG.id, QIANFENG.id, row.type)
+            await js.publish(subject, row.envelope, headers={"Nats-Msg-Id": row.event_id})
+        await nc.close()
+        await _applied(receiver, 3)
+        await dalang.restore(tmp_path / "backup.db")
+
+        await dalang.restart()
+        await _send(dalang.runtime, range(3, 4))  # seq 4, after the three the stream holds
+        await _each_applied_once(receiver, 4)
+    finally:
+        await dalang.runtime.stop()
+        await receiver.stop()
