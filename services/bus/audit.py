@@ -2,10 +2,10 @@
 
 For each partner, the envelopes we sent (outbox) and those we took in (inbox) must form gap-free
 chains: seq 1, 2, 3 ... and each `prev` the hash of the envelope before. Every envelope's
-signature, sent or received, is checked again with the agreements' keys (the last of a stream
-has no later `prev` to cover it); the envelopes of one batch signature share it, and it is
-checked once. The store is read in chunks of `CHUNK` envelopes, each
-checked off the event loop, so that a store of millions is audited in bounded memory and a
+signature, sent or received, is checked again with its sender's keys in the agreements (the
+last of a stream has no later `prev` to cover it); the envelopes of one batch signature share
+it, and it is checked once. The store is read in chunks of `CHUNK` envelopes, each checked off
+the event loop, so that a store of millions is audited in bounded memory and a
 running node (the auditor's console page) goes on serving meanwhile.
 """
 
@@ -82,8 +82,10 @@ def _signature_valid(
 ) -> bool:
     for version in book.versions(envelope.agreement_id).values():
         found = version.agreement.key(envelope.kid)
-        if found is not None:
-            return signature_valid(found[1].raw, signature, message)
+        if found is not None:  # a key of the sender's, as the verifier takes it
+            return found[0].id == envelope.source and signature_valid(
+                found[1].raw, signature, message
+            )
     return False
 
 
