@@ -3,9 +3,6 @@
 so the allow-lists hold everything a running node does."""
 
 import secrets
-import shutil
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from gateway.cli import create_app
 from services.runtime import NodeRuntime
 from services.store.tables import quarantine
 from tests.integration.test_bus_two_regions import dispute
+from tests.support.databases import back_up_sqlite, restore_sqlite
 from tests.support.live import (
     applied,
     count,
@@ -101,8 +99,7 @@ async def test_nodes_with_generated_permissions_exchange_and_receipt_events(
         store = sender.settings.data_dir / f"{dalang.id}.db"
         backup = tmp_path / "backup.db"
         try:
-            with closing(sqlite3.connect(store)) as live, closing(sqlite3.connect(backup)) as to:
-                live.backup(to)
+            back_up_sqlite(store, backup)
             async with node.unit_of_work() as conn:
                 for n in range(20):
                     await node.send(conn, dispute(n), qianfeng.id, "DL")
@@ -110,9 +107,7 @@ async def test_nodes_with_generated_permissions_exchange_and_receipt_events(
             await wait_until(lambda: _equals(delivered(sender), 20), 40, "20 receipted at Dalang")
             if not made_before:  # restored from the backup: it catches up from its stream
                 await sender.stop()
-                for leftover in ("-wal", "-shm"):
-                    Path(f"{store}{leftover}").unlink(missing_ok=True)
-                shutil.copy(backup, store)
+                restore_sqlite(backup, store)
                 sender = NodeRuntime(sender.settings, handlers)
                 node = await sender.start()
                 async with node.unit_of_work() as conn:

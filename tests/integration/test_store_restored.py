@@ -3,10 +3,7 @@ stream and its partner went on: it catches up from the stream before it sends ag
 partner applies everything once and quarantines nothing (services/bus/catch_up.py)."""
 
 import logging
-import shutil
-import sqlite3
 import subprocess
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +28,13 @@ from services.settings import NodeSettings
 from services.store.tables import outbound_streams, quarantine
 from tests.chaos.conftest import DALANG, QIANFENG, dispute
 from tests.support.api import ID_NUMBER, registry_agreement
-from tests.support.databases import BACKENDS, drop_postgres, fresh_postgres_url
+from tests.support.databases import (
+    BACKENDS,
+    back_up_sqlite,
+    drop_postgres,
+    fresh_postgres_url,
+    restore_sqlite,
+)
 from tests.support.live import applied, count, node_settings, wait_until, write_agreement
 from tests.support.nats import NatsServer, connect
 from tests.support.probe import probe_handlers, probe_report, start_with_probe
@@ -84,8 +87,7 @@ class Restorable:
         if self.settings.database_url:
             subprocess.run(["pg_dump", "-Fc", "-f", to, self.settings.database_url], check=True)
             return
-        with closing(sqlite3.connect(self.store)) as store, closing(sqlite3.connect(to)) as copy:
-            store.backup(copy)
+        back_up_sqlite(self.store, to)
 
     async def restore(self, backup: Path) -> None:
         """Stop the node and put `backup` in place of its store (started again: `restart`)."""
@@ -94,9 +96,7 @@ class Restorable:
             restore = ["pg_restore", "--clean", "--if-exists", "-d", self.settings.database_url]
             subprocess.run([*restore, backup], check=True)
             return
-        for leftover in ("-wal", "-shm"):
-            Path(f"{self.store}{leftover}").unlink(missing_ok=True)
-        shutil.copy(backup, self.store)
+        restore_sqlite(backup, self.store)
 
 
 async def _pair(

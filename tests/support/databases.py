@@ -5,8 +5,11 @@ an unreachable server fails the test: the production backend is never skipped.
 """
 
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import asyncpg
@@ -66,3 +69,16 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await db.close()
         if request.param == "postgresql":
             await drop_postgres(url)
+
+
+def back_up_sqlite(store: Path, to: Path) -> None:
+    """As docs/operations.md says: sqlite3's online backup, the WAL's commits included."""
+    with closing(sqlite3.connect(store)) as live, closing(sqlite3.connect(to)) as copy:
+        live.backup(copy)
+
+
+def restore_sqlite(backup: Path, store: Path) -> None:
+    """Put `backup` in place of `store`, its node stopped (the old WAL files removed)."""
+    for leftover in ("-wal", "-shm"):
+        Path(f"{store}{leftover}").unlink(missing_ok=True)
+    shutil.copy(backup, store)
