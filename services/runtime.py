@@ -22,8 +22,10 @@ from services.bus.relay import Relay
 from services.bus.topology import Partner, inbound_stream
 from services.bus.transport import (
     DurableConsumer,
+    consumed_through,
     ensure_inbound_stream,
     ensure_outbound_stream,
+    patiently,
     stop_if_cancelled,
 )
 from services.embedded_nats import EmbeddedNats
@@ -101,13 +103,23 @@ class NodeRuntime:
             Partner(p.jurisdiction, None if p.domain == s.js_domain else p.domain)
             for p in s.partners
         ]
-        await ensure_outbound_stream(js, s.jurisdiction, replicas=s.stream_replicas)
+        replicas = s.stream_replicas
+        await patiently(
+            "declaring the outbound stream",
+            lambda: ensure_outbound_stream(js, s.jurisdiction, replicas=replicas),
+        )
         # Before the relay signs on from where the store stands (a store restored from a backup).
         recipients = [p.jurisdiction for p in s.partners]
         await catch_up(node, nc, recipients, RENUMBERED, tail=2 * s.relay_batch)
-        await ensure_inbound_stream(js, s.jurisdiction, partners, replicas=s.stream_replicas)
-        consumer = await DurableConsumer.bind(
-            js, inbound_stream(s.jurisdiction), consumer_name(s.jurisdiction)
+        await patiently(
+            "declaring the inbound stream",
+            lambda: ensure_inbound_stream(js, s.jurisdiction, partners, replicas=replicas),
+        )
+        consumer = await patiently(
+            "binding the inbox consumer",
+            lambda: DurableConsumer.bind(
+                js, inbound_stream(s.jurisdiction), consumer_name(s.jurisdiction)
+            ),
         )
         relay = Relay(
             db, js, s.jurisdiction, self.clock, node.published, s.relay_batch, s.relay_batch_bytes
@@ -120,8 +132,9 @@ class NodeRuntime:
             asyncio.get_running_loop().time,
             s.gap_repair_after_s,
         )
-        consumed = await js.consumer_info(consumer.stream, consumer.name)
-        await gaps.resume(consumed.ack_floor.stream_seq if consumed.ack_floor else 0)
+        await gaps.resume(
+            await patiently("reading the inbox consumer", lambda: consumed_through(js, consumer))
+        )
         receiver = Receiver(consumer, inbox, gaps)
         self.tasks = [
             asyncio.create_task(supervised("relay", relay.run), name="relay"),

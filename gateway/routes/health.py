@@ -34,7 +34,8 @@ async def healthz() -> Status:
     responses={503: problem_response("the store or NATS is not reachable")},
 )
 async def readyz(api: ApiDep, request: Request) -> Response:
-    """Ready when the store answers a query and NATS is connected; 503 naming what failed."""
+    """Ready when the store answers a query and NATS is connected, the node's streams declared
+    and its loops running; 503 naming what failed."""
     checks = {"store": await _store(api), "nats": _nats(api)}
     failed = [f"{name}: {state}" for name, state in checks.items() if state != "ok"]
     if failed:
@@ -74,4 +75,6 @@ def _nats(api: NodeApi) -> str:
         return "not configured for this node"
     if api.nats is None or not api.nats.is_connected:
         return "not connected"
+    if not api.runtime.tasks:
+        return "connected; waiting for JetStream to declare the streams"
     return "ok"

@@ -16,8 +16,6 @@ sealed to the partner. The log names those cases for the operators, who get them
 partner (docs/operations.md, *Restore*).
 """
 
-import asyncio
-import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +32,7 @@ from services.bus.audit import StreamCheck
 from services.bus.envelope import GENESIS, Envelope, seal
 from services.bus.outbox import lock_stream, move_head, outbox_row
 from services.bus.topology import addressed_to, outbound_stream
-from services.bus.transport import JetStreamUnavailable, replay
+from services.bus.transport import JetStreamUnavailable, patiently, replay
 from services.node import Node
 from services.store.tables import outbox
 
@@ -42,9 +40,6 @@ log = logging.getLogger(__name__)
 
 TAIL = 2_048
 """Default of catch_up's `tail`: twice the relay's default round."""
-
-RETRY_S = (1.0, 2.0, 4.0, 8.0)
-"""Pauses before reading a stream's last message again (then every 8 s)."""
 
 WINDOW = 10_000
 """Stream messages read back at a time while looking for the envelopes past the store's."""
@@ -141,36 +136,27 @@ async def _catch_up(
 async def _last(nc: NatsClient, stream: str, subjects: str, recipient: str) -> int | None:
     """The stream seq of the last message to `recipient`: None if there is none, or if the
     node's NATS user may not read it (permissions made before this version: said in the log).
-    Any other failure is tried again until it answers: the relay must not sign on before."""
-    pauses = itertools.chain(RETRY_S, itertools.repeat(RETRY_S[-1]))
-    while True:
+    Any other failure is asked again until it answers: the relay must not sign on before."""
+
+    async def ask() -> int | None:
         try:
             last = await nc.jetstream().get_last_msg(stream, subjects)
         except nats.js.errors.NotFoundError:
             return None  # nothing sent to them yet (or a stream lost: docs/operations.md)
         except nats.errors.Error as failed:
-            if _denied(nc, f"STREAM.MSG.GET.{stream}"):
-                log.warning(
-                    "%s: the NATS user may not read the last envelope to %s, so whether the "
-                    "store is behind it is not known; regenerate the NATS permissions "
-                    "(fengqiao agreement nats-permissions)",
-                    stream,
-                    recipient,
-                )
-                return None
-            pause = next(pauses)
+            if not _denied(nc, f"STREAM.MSG.GET.{stream}"):
+                raise JetStreamUnavailable(f"{failed!r}") from failed
             log.warning(
-                "%s: the last envelope to %s could not be read (%r); trying again in %g s",
+                "%s: the NATS user may not read the last envelope to %s, so whether the "
+                "store is behind it is not known; regenerate the NATS permissions "
+                "(fengqiao agreement nats-permissions)",
                 stream,
                 recipient,
-                failed,
-                pause,
             )
-            await asyncio.sleep(pause)
-            continue
-        if last.seq is None:
-            raise JetStreamUnavailable(f"{stream}: its last message to {recipient} has no seq")
+            return None
         return last.seq
+
+    return await patiently(f"{stream}: the last envelope to {recipient}", ask)
 
 
 def _denied(nc: NatsClient, what: str) -> bool:

@@ -7,9 +7,11 @@ services.bus.topology. Every function takes a JetStream context; none connects b
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import itertools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import nats.errors
 import nats.js.errors
@@ -46,7 +48,16 @@ MSG_ID = "Nats-Msg-Id"
 SOURCE = "Nats-Stream-Source"
 STREAM_NAME_IN_USE = 10058  # same name, different config: try an update
 STREAM_STORE_FAILED = 10077  # discard=new refused the write: the stream is at its limits
+NOT_PLACED_YET = (
+    10005,  # no suitable peers for placement: the cluster's servers are not all up yet
+    10202,  # cluster member change is in progress
+)
 DEFAULT_BACKOFF = (5.0, 30.0, 120.0, 600.0)
+RETRY_S = (1.0, 2.0, 4.0, 8.0)
+"""Pauses before asking JetStream again when it did not answer (then every 8 s)."""
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TransportError(Exception):
@@ -64,6 +75,20 @@ def stop_if_cancelled() -> None:
 
 class JetStreamUnavailable(TransportError):
     """JetStream did not answer or is not ready (no leader yet, link down): try again later."""
+
+
+async def patiently(what: str, ask: Callable[[], Awaitable[T]]) -> T:
+    """What `ask` answers, asked again while JetStream is unavailable (a region's cluster still
+    electing its leaders, a server restarting), with a warning each time. For the steps a node
+    cannot start without: giving up would only wait for an operator to start it again."""
+    pauses = itertools.chain(RETRY_S, itertools.repeat(RETRY_S[-1]))
+    while True:
+        try:
+            return await ask()
+        except JetStreamUnavailable as failed:
+            pause = next(pauses)
+            log.warning("%s: %s; asking again in %g s", what, failed, pause)
+            await asyncio.sleep(pause)
 
 
 class PublishNotConfirmed(TransportError):
@@ -189,16 +214,23 @@ async def _create_or_update(js: JetStreamContext, config: StreamConfig) -> Strea
         return info
     except nats.js.errors.BadRequestError as refused:
         if refused.err_code != STREAM_NAME_IN_USE:
-            raise StreamConflict(f"{config.name}: {refused.description}") from refused
+            raise _refusal(config, refused) from refused
     except nats.errors.Error as failed:
         raise JetStreamUnavailable(f"{config.name}: {failed}") from failed
     try:
         info = await js.update_stream(config)
         return info
     except nats.js.errors.BadRequestError as refused:
-        raise StreamConflict(f"{config.name}: {refused.description}") from refused
+        raise _refusal(config, refused) from refused
     except nats.errors.Error as failed:
         raise JetStreamUnavailable(f"{config.name}: {failed}") from failed
+
+
+def _refusal(config: StreamConfig, refused: nats.js.errors.BadRequestError) -> TransportError:
+    """A stream the region cannot place yet is unavailable; any other refusal is a conflict."""
+    if refused.err_code in NOT_PLACED_YET:
+        return JetStreamUnavailable(f"{config.name}: {refused.description}")
+    return StreamConflict(f"{config.name}: {refused.description}")
 
 
 async def publish(
@@ -419,6 +451,17 @@ class DurableConsumer:
             last_attempt=meta.num_delivered >= self.max_deliver,
             msg=msg,
         )
+
+
+async def consumed_through(js: JetStreamContext, consumer: DurableConsumer) -> int:
+    """The stream seq through which `consumer` has had every delivery acked (its ack floor)."""
+    try:
+        info = await js.consumer_info(consumer.stream, consumer.name)
+    except nats.errors.Error as failed:
+        raise JetStreamUnavailable(
+            f"consumer {consumer.name} on {consumer.stream}: {failed}"
+        ) from failed
+    return info.ack_floor.stream_seq if info.ack_floor else 0
 
 
 def origin_of(headers: dict[str, str]) -> Origin | None:

@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from contracts.events.disputes import DisputeReportedV1
+from gateway.node_api import NodeApi
 from services.bus.outbox import Outgoing
-from services.bus.topology import inbound_stream
+from services.bus.topology import inbound_stream, outbound_stream
 from services.runtime import NodeRuntime
 from services.store.database import Database
 from services.store.tables import outbox, quarantine
+from tests.support.api import client_for
 from tests.support.live import (
     count,
     declare_outbound_streams,
@@ -145,3 +147,52 @@ async def test_a_cluster_server_killed_mid_stream_loses_nothing_and_applies_noth
 
 async def _at_least(value: Awaitable[int], expected: int) -> bool:
     return await value >= expected
+
+
+async def test_a_node_started_while_its_cluster_has_no_quorum_waits_for_it(
+    region_cluster: RegionCluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two of the region's three servers are down when Qianfeng's node starts: JetStream cannot
+    place a stream of 3 replicas (and, once the leader's term runs out, has no leader). The node
+    says so, in its log and its /readyz, and waits; it starts once they are back."""
+    first, *others = region_cluster.nodes
+    for server in others:
+        server.stop()
+    agreement = write_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
+    settings = node_settings(
+        QIANFENG,
+        tmp_path,
+        first.url,
+        "qianfeng",
+        {DALANG.id: "dalang"},
+        agreement,
+        stream_replicas=3,
+    )
+    node = NodeRuntime(settings, probe_handlers(["dispute.reported"]))
+    starting = asyncio.create_task(node.start())
+    try:
+
+        async def waiting() -> bool:
+            if starting.done():
+                starting.result()  # a start that gave up fails the test here, with its error
+            return "declaring the outbound stream" in caplog.text
+
+        await wait_until(waiting, 60, "the node to say it waits for JetStream")
+        assert not starting.done()
+        async with client_for(NodeApi.from_runtime(node)) as api:
+            not_ready = await api.client.get("/readyz")
+        assert (not_ready.status_code, not_ready.json()["checks"]["nats"]) == (
+            503,
+            "connected; waiting for JetStream to declare the streams",
+        )
+        for server in others:
+            server.launch()
+        for server in others:
+            await asyncio.to_thread(server.wait_ready, 30)
+        await asyncio.wait_for(starting, 120)
+        assert node.nc is not None
+        info = await node.nc.jetstream().stream_info(outbound_stream(QIANFENG.id))
+        assert info.config.num_replicas == 3
+    finally:
+        starting.cancel()
+        await node.stop()
