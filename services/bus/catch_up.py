@@ -98,7 +98,10 @@ async def _catch_up(
     last = await _last(nc, stream, subjects, recipient)
     if last is None:
         return None
-    ending = await replay(js, stream, max(1, last - tail + 1), last, filter_subject=subjects)
+    ending = await patiently(
+        f"{stream}: the last envelopes to {recipient}",
+        lambda: replay(js, stream, max(1, last - tail + 1), last, filter_subject=subjects),
+    )
     tail_envelopes = [Envelope.from_wire(m.data) for m in ending]
     newest = max(tail_envelopes, key=lambda e: e.seq)
     o = outbox.c
@@ -126,7 +129,10 @@ async def _catch_up(
     for envelope in tail_envelopes:  # what the tail holds already need not be read again
         if store_seq < envelope.seq:
             found.setdefault(envelope.seq, envelope)
-    read_back = await _read_back(js, stream, subjects, store_seq, newest.seq, last, found)
+    read_back = await patiently(
+        f"{stream}: the envelopes to {recipient} past seq {store_seq}",
+        lambda: _read_back(js, stream, subjects, store_seq, newest.seq, last, found),
+    )
     _check(node, recipient, store_seq, head, read_back)
     signed_again, held = await _take_in(node, recipient, store_seq, read_back, renumbered)
     not_here = [e for e in read_back if e.id not in held]
@@ -178,8 +184,12 @@ async def _read_back(
     `last`, beyond those `found` already: read from where a search puts the first of them, or
     from the stream's first message if that missed some (a resend placed out of order)."""
     if len(found) < through - after:
-        first = (await js.stream_info(stream)).state.first_seq
-        for start in dict.fromkeys([await _near(js, stream, subjects, after, first, last), first]):
+        try:
+            first = (await js.stream_info(stream)).state.first_seq
+            near = await _near(js, stream, subjects, after, first, last)
+        except nats.errors.Error as failed:
+            raise JetStreamUnavailable(f"{failed!r}") from failed
+        for start in dict.fromkeys([near, first]):
             await _read(js, stream, subjects, after, through, start, last, found)
             if len(found) == through - after:
                 break

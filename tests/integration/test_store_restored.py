@@ -2,6 +2,7 @@
 stream and its partner went on: it catches up from the stream before it sends again, so the
 partner applies everything once and quarantines nothing (services/bus/catch_up.py)."""
 
+import asyncio
 import logging
 import subprocess
 from pathlib import Path
@@ -185,6 +186,40 @@ async def test_a_store_further_behind_than_its_stream_holds_is_refused_at_start(
         with pytest.raises(StoreBehindStream, match="did not give back seq 1 "):
             await dalang.restart()
         assert await count(receiver, quarantine) == 0
+    finally:
+        await dalang.runtime.stop()
+        await receiver.stop()
+
+
+async def test_a_catch_up_whose_nats_server_is_away_asks_again_until_it_answers(
+    nats_single: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A JetStream that does not answer is no reason to skip the catch-up, which would sign
+    the next envelopes over seqs the partner has applied: it is asked again until it answers."""
+    dalang, receiver = await _pair(nats_single, tmp_path)
+    try:
+        await dalang.runtime.start()
+        dalang.back_up(tmp_path / "backup.db")
+        await _send(dalang.runtime, range(3))
+        await _applied(receiver, 3)
+        await dalang.restore(tmp_path / "backup.db")
+        node = await dalang.runtime.open()
+        nc = await connect(nats_single)
+        try:
+            nats_single.stop()
+            catching_up = asyncio.create_task(catch_up.catch_up(node, nc, [QIANFENG.id]))
+
+            async def asked_again() -> bool:
+                if catching_up.done():
+                    catching_up.result()  # one that gave up or skipped fails the test here
+                return "asking again" in caplog.text
+
+            await wait_until(asked_again, 30, "the catch-up to ask JetStream again")
+            nats_single.start()
+            [caught] = await asyncio.wait_for(catching_up, 60)
+        finally:
+            await nc.close()
+        assert [e.seq for e in caught.read_back] == [1, 2, 3]
     finally:
         await dalang.runtime.stop()
         await receiver.stop()
