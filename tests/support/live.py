@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from contracts.canonical import b64encode
 from contracts.catalogue import ALL_CONTRACTS
 from contracts.keys import sign, write_private_pem
 from services.bus.handlers import Handler
-from services.bus.transport import ensure_outbound_stream
+from services.bus.transport import ensure_outbound_stream, patiently
 from services.node import Node
 from services.runtime import NodeRuntime
 from services.settings import NodeSettings, Partner
@@ -91,12 +92,15 @@ async def declare_outbound_streams(*nodes: NodeSettings) -> None:
         assert settings.nats_url is not None
         nc = await nats.connect(servers=settings.nats_url.split(","))
         try:
-            # A cluster just started may still be electing the stream's peers: on a busy machine
-            # that took longer than the client's default 5 s (a CI run's setup failed so).
-            js = nc.jetstream(timeout=30)
-            await ensure_outbound_stream(
-                js, settings.jurisdiction, replicas=settings.stream_replicas
+            # A cluster just started may still be electing the stream's peers: asked again, as
+            # a node asks (a CI run's setup failed on one timeout of the client's 5 s).
+            declare = partial(
+                ensure_outbound_stream,
+                nc.jetstream(),
+                settings.jurisdiction,
+                replicas=settings.stream_replicas,
             )
+            await patiently("declaring the outbound stream", declare)
         finally:
             await nc.close()
 
