@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Table, event
+from sqlalchemy import Connection, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError
@@ -31,6 +31,11 @@ _WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio
     weakref.WeakKeyDictionary()
 )
 """Per event loop, one lock per SQLite file: Database._turn."""
+_MIGRATING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per event loop, one migration at a time: Alembic keeps the one it runs in module globals."""
+MIGRATION_LOCK = 0x66716D6967  # "fqmig": the PostgreSQL advisory lock a migration holds
 
 
 def async_url(url: str) -> str:
@@ -136,7 +141,14 @@ class Database:
         shipped = shipped_revisions()
         if current <= shipped and applied_revisions(current) == shipped:
             return
-        async with self.transaction(reads_much=True) as conn:  # a migration may rewrite tables
+        migrating = _MIGRATING.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        async with migrating, self.transaction(reads_much=True) as conn:  # it may rewrite tables
+            if not self.is_sqlite:  # SQLite's write lock, taken first, keeps others out
+                # Two processes of one node starting at once on one store: the second waits
+                # here, then finds the store migrated by the first.
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             await conn.run_sync(_upgrade)
 
     async def current_heads(self) -> set[str]:
