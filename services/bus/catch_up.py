@@ -134,7 +134,10 @@ async def _catch_up(
         lambda: _read_back(js, stream, subjects, store_seq, newest.seq, last, found),
     )
     _check(node, recipient, store_seq, head, read_back)
-    signed_again, held = await _take_in(node, recipient, store_seq, read_back, renumbered)
+    taken_in = await _take_in(node, recipient, store_seq, read_back, renumbered)
+    if taken_in is None:
+        return None  # another process of this node caught the store up first
+    signed_again, held = taken_in
     not_here = [e for e in read_back if e.id not in held]
     return CaughtUp(recipient, store_seq, read_back, signed_again, not_here)
 
@@ -265,9 +268,10 @@ async def _take_in(
     after: int,
     read_back: list[Envelope],
     renumbered: Sequence[Renumbered],
-) -> tuple[int, set[str]]:
+) -> tuple[int, set[str]] | None:
     """Hold `read_back` as published and sign again, after them, what is pending past `after`:
-    how many were signed again, and the ids of `read_back` the store held (pending)."""
+    how many were signed again, and the ids of `read_back` the store held (pending). None if
+    the store holds them as published already (another process of the node on this store)."""
     o = outbox.c
     now = node.clock()
     taken = {e.id for e in read_back}
@@ -281,6 +285,9 @@ async def _take_in(
             )
         ).all()
         if any(row.status != "pending" for row in later):
+            published = [Envelope.from_wire(row.envelope).id for row in later[: len(taken)]]
+            if published == [e.id for e in read_back]:
+                return None
             raise StoreBehindStream(f"the store's stream to {recipient} moved while catching up")
         await conn.execute(delete(outbox).where(o.recipient == recipient, o.seq > after))
         rows = [outbox_row(e, now, "published") | {"published_at": now} for e in read_back]

@@ -191,6 +191,32 @@ async def test_a_store_further_behind_than_its_stream_holds_is_refused_at_start(
         await receiver.stop()
 
 
+async def test_two_processes_of_a_restored_node_started_at_once_catch_it_up_once(
+    nats_single: NatsServer, tmp_path: Path
+) -> None:
+    """Processes of one node on one PostgreSQL store (docs/operations.md), the store restored
+    and both started at once: one catches the store up, the other finds it caught up."""
+    database_url = await fresh_postgres_url()
+    dalang, receiver = await _pair(nats_single, tmp_path, database_url)
+    other = NodeRuntime(dalang.settings, HANDLERS)
+    try:
+        await dalang.runtime.start()
+        dalang.back_up(tmp_path / "backup.db")
+        await _send(dalang.runtime, range(3))
+        await _applied(receiver, 3)
+        await dalang.restore(tmp_path / "backup.db")
+
+        first = await dalang.restart(started=False)
+        await asyncio.gather(first.start(), other.start())
+        await _send(other, range(3, 5))
+        await _each_applied_once(receiver, 5)
+    finally:
+        await other.stop()
+        await dalang.runtime.stop()
+        await receiver.stop()
+        await drop_postgres(database_url)
+
+
 async def test_a_catch_up_whose_nats_server_is_away_asks_again_until_it_answers(
     nats_single: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
