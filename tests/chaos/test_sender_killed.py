@@ -1,9 +1,10 @@
 """The sending node (`fengqiao node run`) is killed (SIGKILL) while mediators report disputes
-through its batch API, and started again. A mediator's client does what a careful client does:
-a batch whose answer was lost is sent again, and is either taken now or refused as already held.
-Every dispute then reaches the partner once: nothing taken is lost, nothing is applied twice,
-and a batch cut off by the kill was taken whole or not at all (a part taken would make the retry
-a refusal with the rest never sent)."""
+through its batch API, and started again; or, run as two processes on one store behind a load
+balancer, one of them is killed and the other takes its clients. A mediator's client does what a
+careful client does: a batch whose answer was lost is sent again, and is either taken now or
+refused as already held. Every dispute then reaches the partner once: nothing taken is lost,
+nothing is applied twice, and a batch cut off by the kill was taken whole or not at all (a part
+taken would make the retry a refusal with the rest never sent)."""
 
 import asyncio
 from collections.abc import Awaitable
@@ -39,10 +40,11 @@ def _batch(number: int) -> dict[str, list[dict[str, Any]]]:
 
 class Mediators:
     """IN_FLIGHT clients sending batches 0, 1, 2, ... until told the last; a batch that gets no
-    answer (the node killed under it, or not back yet) is sent again once the node is back."""
+    answer (the node killed under it, or not back yet) is sent again: to the next of
+    `base_urls` (a load balancer's next process), or, with one, once the node is back."""
 
-    def __init__(self, base_url: str, token: str) -> None:
-        self.base_url = base_url
+    def __init__(self, base_urls: list[str], token: str) -> None:
+        self.base_urls = base_urls
         self.headers = {"Authorization": f"Bearer {token}"}
         self.back = asyncio.Event()
         self.back.set()
@@ -57,22 +59,25 @@ class Mediators:
         return self.last + 1
 
     async def send_all(self) -> None:
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=60) as client:
-            await asyncio.gather(*(self._sender(client) for _ in range(IN_FLIGHT)))
+        async with httpx.AsyncClient(timeout=60) as client:
+            await asyncio.gather(*(self._sender(client, at) for at in range(IN_FLIGHT)))
 
-    async def _sender(self, client: httpx.AsyncClient) -> None:
+    async def _sender(self, client: httpx.AsyncClient, at: int) -> None:
         while self.last is None or self.next <= self.last:
             number, self.next = self.next, self.next + 1
             while True:
                 await self.back.wait()
+                url = self.base_urls[at % len(self.base_urls)]
                 try:
                     answer = await client.post(
-                        "/disputes/batch", json=_batch(number), headers=self.headers
+                        f"{url}/disputes/batch", json=_batch(number), headers=self.headers
                     )
                     break
                 except httpx.TransportError:
-                    self.back.clear()  # the test sets it when the node is back
                     self.cut_off.append(number)
+                    if len(self.base_urls) == 1:
+                        self.back.clear()  # the test sets it when the node is back
+                    at += 1
             assert answer.status_code in (201, 409), answer.text
             if answer.status_code == 409:  # only a batch sent again, and taken the first time
                 assert number in self.cut_off and "is already held here" in answer.text
@@ -110,7 +115,7 @@ async def test_sender_killed_under_its_api_loses_nothing_it_took_and_sends_nothi
             with node_process(config) as first:
                 await asyncio.to_thread(wait_ready, first)
                 token = await asyncio.to_thread(add_user, config, "mediator.tang", Role.MEDIATOR)
-                mediators = Mediators(first.base_url, token)
+                mediators = Mediators([first.base_url], token)
                 sending = asyncio.create_task(mediators.send_all())
                 # Killed while mediators' requests are under way and its outbox is sending.
                 await wait_until(lambda: _more_than(applications(db), 200), 120, "200 applied")
@@ -150,6 +155,76 @@ async def test_sender_killed_under_its_api_loses_nothing_it_took_and_sends_nothi
             await receiver.stop()
             if database_url:
                 await drop_postgres(database_url)
+
+
+async def test_one_of_two_processes_of_the_sending_node_killed_the_other_takes_its_clients(
+    tmp_path: Path,
+) -> None:
+    """Dalang's node as two `node run` processes on one PostgreSQL store (docs/operations.md,
+    *Several processes of one node*), started at once, a client on each: one is killed while
+    both take batches and relay; its client goes on through the other, which also publishes
+    what the killed one had taken and not yet sent."""
+    database_url = await fresh_postgres_url()
+    regions = two_regions(tmp_path)
+    with running(*regions.servers):
+        agreement = write_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
+        receiver = NodeRuntime(
+            node_settings(
+                QIANFENG, tmp_path, regions.hub.url, "qianfeng", {DALANG.id: "dalang"}, agreement
+            ),
+            probe_handlers(["dispute.reported"]),
+        )
+        config = node_config(
+            tmp_path, regions.leaf, free_port(), agreement, database_url, partner_domain="qianfeng"
+        )
+        await declare_outbound_streams(settings_of(config))
+        await start_with_probe(receiver)
+        db = receiver.node.db
+        try:
+            with node_process(config) as first, node_process(_on_another_port(config)) as second:
+                await asyncio.gather(*(asyncio.to_thread(wait_ready, n) for n in (first, second)))
+                token = await asyncio.to_thread(add_user, config, "mediator.tang", Role.MEDIATOR)
+                mediators = Mediators([first.base_url, second.base_url], token)
+                sending = asyncio.create_task(mediators.send_all())
+                await wait_until(lambda: _more_than(applications(db), 200), 120, "200 applied")
+                first.process.kill()
+                first.process.wait()
+                await wait_until(lambda: _more_than(_now(len(mediators.cut_off)), 0), 30, "a cut")
+                batches = mediators.stop_after(5)
+                total = batches * PER_BATCH
+                await sending
+                await wait_until(
+                    lambda: _more_than(applications(db), total - 1), 120, "every dispute applied"
+                )
+                await wait_until(
+                    lambda: asyncio.to_thread(lambda: _unreceipted(second) == 0),
+                    60,
+                    "every envelope published and receipted",
+                )
+                assert "Traceback" not in second.output()
+            assert sorted(mediators.answers) == list(range(batches))
+            report = await probe_report(db)
+            assert (report.applications, report.distinct_events) == (total, total)
+            async with db.snapshot() as conn:
+                applied = set((await conn.execute(select(probe.c.subject))).scalars())
+                held_aside = (await conn.execute(select(quarantine.c.reason))).scalars().all()
+            assert applied == {i for n in range(batches) for i in _ids(n)}
+            assert held_aside == []
+        finally:
+            await receiver.stop()
+            await drop_postgres(database_url)
+
+
+def _on_another_port(config: Path) -> Path:
+    """The same node's settings with its API on another port, in a directory of its own (its
+    log beside it)."""
+    other = config.parent / "second" / config.name
+    other.parent.mkdir()
+    port = settings_of(config).http_port
+    other.write_text(
+        config.read_text().replace(f"http_port = {port}", f"http_port = {free_port()}")
+    )
+    return other
 
 
 async def _now(value: int) -> int:
