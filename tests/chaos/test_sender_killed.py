@@ -7,7 +7,8 @@ nothing is applied twice, and a batch cut off by the kill was taken whole or not
 taken would make the retry a refusal with the rest never sent)."""
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from gateway.cli.settings_option import node_settings as settings_of
 from services.runtime import NodeRuntime
+from services.store.database import Database
 from services.store.tables import quarantine
 from services.users.model import Role
 from tests.support.api import DALANG, QIANFENG, metric
@@ -91,11 +93,12 @@ def _unreceipted(node: ServedNode) -> float:
     )
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-async def test_sender_killed_under_its_api_loses_nothing_it_took_and_sends_nothing_twice(
-    tmp_path: Path, backend: str
-) -> None:
-    database_url = await fresh_postgres_url() if backend == "postgresql" else None
+@asynccontextmanager
+async def exchange(
+    tmp_path: Path, database_url: str | None
+) -> AsyncIterator[tuple[Path, Database]]:
+    """Two regions, Qianfeng's node receiving with the probe, and the config of Dalang's node
+    (its store at `database_url`, or SQLite): that config and Qianfeng's store."""
     regions = two_regions(tmp_path)
     with running(*regions.servers):
         agreement = write_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
@@ -110,51 +113,35 @@ async def test_sender_killed_under_its_api_loses_nothing_it_took_and_sends_nothi
         )
         await declare_outbound_streams(settings_of(config))
         await start_with_probe(receiver)
-        db = receiver.node.db
         try:
-            with node_process(config) as first:
-                await asyncio.to_thread(wait_ready, first)
-                token = await asyncio.to_thread(add_user, config, "mediator.tang", Role.MEDIATOR)
-                mediators = Mediators([first.base_url], token)
-                sending = asyncio.create_task(mediators.send_all())
-                # Killed while mediators' requests are under way and its outbox is sending.
-                await wait_until(lambda: _more_than(applications(db), 200), 120, "200 applied")
-                first.process.kill()
-                first.process.wait()
-            await wait_until(lambda: _more_than(_now(len(mediators.cut_off)), 0), 30, "a cut")
-            with node_process(config) as second:
-                await asyncio.to_thread(wait_ready, second)
-                batches = mediators.stop_after(5)
-                total = batches * PER_BATCH
-                mediators.back.set()
-                await sending
-                await wait_until(
-                    lambda: _more_than(applications(db), total - 1), 120, "every dispute applied"
-                )
-                await wait_until(
-                    lambda: asyncio.to_thread(lambda: _unreceipted(second) == 0),
-                    60,
-                    "every envelope published and receipted",
-                )
-                assert "Traceback" not in second.output()
-            print(
-                "CUT",
-                mediators.cut_off,
-                [n for n, s in mediators.answers.items() if s == 409],
-                batches,
-            )
-            assert sorted(mediators.answers) == list(range(batches))
-            report = await probe_report(db)
-            assert (report.applications, report.distinct_events) == (total, total)
-            async with db.snapshot() as conn:
-                applied = set((await conn.execute(select(probe.c.subject))).scalars())
-                held_aside = (await conn.execute(select(quarantine.c.reason))).scalars().all()
-            assert applied == {i for n in range(batches) for i in _ids(n)}
-            assert held_aside == []
+            yield config, receiver.node.db
         finally:
             await receiver.stop()
             if database_url:
                 await drop_postgres(database_url)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_sender_killed_under_its_api_loses_nothing_it_took_and_sends_nothing_twice(
+    tmp_path: Path, backend: str
+) -> None:
+    database_url = await fresh_postgres_url() if backend == "postgresql" else None
+    async with exchange(tmp_path, database_url) as (config, db):
+        with node_process(config) as first:
+            await asyncio.to_thread(wait_ready, first)
+            token = await asyncio.to_thread(add_user, config, "mediator.tang", Role.MEDIATOR)
+            mediators = Mediators([first.base_url], token)
+            sending = asyncio.create_task(mediators.send_all())
+            # Killed while mediators' requests are under way and its outbox is sending.
+            await _kill_when_under_way(first, db)
+        await wait_until(lambda: _more_than(_now(len(mediators.cut_off)), 0), 30, "a cut")
+        with node_process(config) as second:
+            await asyncio.to_thread(wait_ready, second)
+            batches = mediators.stop_after(5)
+            mediators.back.set()
+            await sending
+            await _all_through(db, second, batches)
+        await _each_once(db, mediators, batches)
 
 
 async def test_one_of_two_processes_of_the_sending_node_killed_the_other_takes_its_clients(
@@ -164,55 +151,51 @@ async def test_one_of_two_processes_of_the_sending_node_killed_the_other_takes_i
     *Several processes of one node*), started at once, a client on each: one is killed while
     both take batches and relay; its client goes on through the other, which also publishes
     what the killed one had taken and not yet sent."""
-    database_url = await fresh_postgres_url()
-    regions = two_regions(tmp_path)
-    with running(*regions.servers):
-        agreement = write_agreement([DALANG, QIANFENG], tmp_path / "agreement.yaml")
-        receiver = NodeRuntime(
-            node_settings(
-                QIANFENG, tmp_path, regions.hub.url, "qianfeng", {DALANG.id: "dalang"}, agreement
-            ),
-            probe_handlers(["dispute.reported"]),
-        )
-        config = node_config(
-            tmp_path, regions.leaf, free_port(), agreement, database_url, partner_domain="qianfeng"
-        )
-        await declare_outbound_streams(settings_of(config))
-        await start_with_probe(receiver)
-        db = receiver.node.db
-        try:
-            with node_process(config) as first, node_process(_on_another_port(config)) as second:
-                await asyncio.gather(*(asyncio.to_thread(wait_ready, n) for n in (first, second)))
-                token = await asyncio.to_thread(add_user, config, "mediator.tang", Role.MEDIATOR)
-                mediators = Mediators([first.base_url, second.base_url], token)
-                sending = asyncio.create_task(mediators.send_all())
-                await wait_until(lambda: _more_than(applications(db), 200), 120, "200 applied")
-                first.process.kill()
-                first.process.wait()
-                await wait_until(lambda: _more_than(_now(len(mediators.cut_off)), 0), 30, "a cut")
-                batches = mediators.stop_after(5)
-                total = batches * PER_BATCH
-                await sending
-                await wait_until(
-                    lambda: _more_than(applications(db), total - 1), 120, "every dispute applied"
-                )
-                await wait_until(
-                    lambda: asyncio.to_thread(lambda: _unreceipted(second) == 0),
-                    60,
-                    "every envelope published and receipted",
-                )
-                assert "Traceback" not in second.output()
-            assert sorted(mediators.answers) == list(range(batches))
-            report = await probe_report(db)
-            assert (report.applications, report.distinct_events) == (total, total)
-            async with db.snapshot() as conn:
-                applied = set((await conn.execute(select(probe.c.subject))).scalars())
-                held_aside = (await conn.execute(select(quarantine.c.reason))).scalars().all()
-            assert applied == {i for n in range(batches) for i in _ids(n)}
-            assert held_aside == []
-        finally:
-            await receiver.stop()
-            await drop_postgres(database_url)
+    async with exchange(tmp_path, await fresh_postgres_url()) as (config, db):
+        with node_process(config) as first, node_process(_on_another_port(config)) as second:
+            await asyncio.gather(*(asyncio.to_thread(wait_ready, n) for n in (first, second)))
+            token = await asyncio.to_thread(add_user, config, "mediator.tang", Role.MEDIATOR)
+            mediators = Mediators([first.base_url, second.base_url], token)
+            sending = asyncio.create_task(mediators.send_all())
+            await _kill_when_under_way(first, db)
+            await wait_until(lambda: _more_than(_now(len(mediators.cut_off)), 0), 30, "a cut")
+            batches = mediators.stop_after(5)
+            await sending
+            await _all_through(db, second, batches)
+        await _each_once(db, mediators, batches)
+
+
+async def _kill_when_under_way(node: ServedNode, db: Database) -> None:
+    """SIGKILL `node` once the partner has applied 200 of its disputes."""
+    await wait_until(lambda: _more_than(applications(db), 200), 120, "200 applied")
+    node.process.kill()
+    node.process.wait()
+
+
+async def _all_through(db: Database, survivor: ServedNode, batches: int) -> None:
+    """Every dispute of `batches` applied at the partner, and published and receipted by
+    `survivor`, which printed no traceback."""
+    total = batches * PER_BATCH
+    await wait_until(lambda: _more_than(applications(db), total - 1), 120, "every dispute applied")
+    await wait_until(
+        lambda: asyncio.to_thread(lambda: _unreceipted(survivor) == 0),
+        60,
+        "every envelope published and receipted",
+    )
+    assert "Traceback" not in survivor.output()
+
+
+async def _each_once(db: Database, mediators: Mediators, batches: int) -> None:
+    """Each batch answered, each dispute applied once at the partner, nothing quarantined."""
+    total = batches * PER_BATCH
+    assert sorted(mediators.answers) == list(range(batches))
+    report = await probe_report(db)
+    assert (report.applications, report.distinct_events) == (total, total)
+    async with db.snapshot() as conn:
+        applied = set((await conn.execute(select(probe.c.subject))).scalars())
+        held_aside = (await conn.execute(select(quarantine.c.reason))).scalars().all()
+    assert applied == {i for n in range(batches) for i in _ids(n)}
+    assert held_aside == []
 
 
 def _on_another_port(config: Path) -> Path:

@@ -100,6 +100,18 @@ class Restorable:
         restore_sqlite(backup, self.store)
 
 
+async def _three_sent_after_a_backup_then_restored(
+    dalang: Restorable, receiver: NodeRuntime, root: Path
+) -> None:
+    """Dalang started and backed up, then 3 disputes sent and applied, then the backup restored
+    (the node stopped)."""
+    await dalang.runtime.start()
+    dalang.back_up(root / "backup.db")
+    await _send(dalang.runtime, range(3))
+    await _applied(receiver, 3)
+    await dalang.restore(root / "backup.db")
+
+
 async def _pair(
     nats: NatsServer, root: Path, database_url: str | None = None
 ) -> tuple[Restorable, NodeRuntime]:
@@ -174,11 +186,7 @@ async def test_a_store_further_behind_than_its_stream_holds_is_refused_at_start(
 ) -> None:
     dalang, receiver = await _pair(nats_single, tmp_path)
     try:
-        await dalang.runtime.start()
-        dalang.back_up(tmp_path / "backup.db")
-        await _send(dalang.runtime, range(3))
-        await _applied(receiver, 3)
-        await dalang.restore(tmp_path / "backup.db")
+        await _three_sent_after_a_backup_then_restored(dalang, receiver, tmp_path)
         nc = await connect(nats_single)
         await nc.jetstream().delete_msg(outbound_stream(DALANG.id), 1)  # seq 1, gone for good
         await nc.close()
@@ -200,11 +208,7 @@ async def test_two_processes_of_a_restored_node_started_at_once_catch_it_up_once
     dalang, receiver = await _pair(nats_single, tmp_path, database_url)
     other = NodeRuntime(dalang.settings, HANDLERS)
     try:
-        await dalang.runtime.start()
-        dalang.back_up(tmp_path / "backup.db")
-        await _send(dalang.runtime, range(3))
-        await _applied(receiver, 3)
-        await dalang.restore(tmp_path / "backup.db")
+        await _three_sent_after_a_backup_then_restored(dalang, receiver, tmp_path)
 
         first = await dalang.restart(started=False)
         await asyncio.gather(first.start(), other.start())
@@ -224,11 +228,7 @@ async def test_a_catch_up_whose_nats_server_is_away_asks_again_until_it_answers(
     the next envelopes over seqs the partner has applied: it is asked again until it answers."""
     dalang, receiver = await _pair(nats_single, tmp_path)
     try:
-        await dalang.runtime.start()
-        dalang.back_up(tmp_path / "backup.db")
-        await _send(dalang.runtime, range(3))
-        await _applied(receiver, 3)
-        await dalang.restore(tmp_path / "backup.db")
+        await _three_sent_after_a_backup_then_restored(dalang, receiver, tmp_path)
         node = await dalang.runtime.open()
         nc = await connect(nats_single)
         try:
