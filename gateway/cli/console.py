@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from contracts.agreement import AgreementFileError, InvalidAgreement, SigningRefused
 from contracts.keys import read_signing_key
 from services.bus.catch_up import StoreBehindStream
+from services.bus.transport import StreamConflict
 from services.keyring import KeysMissing, KeysUnreadable, read_key_file
 from services.store.database import StoreUnavailable
 
@@ -47,6 +48,7 @@ def reporting_input_errors(files: bool = True) -> Iterator[None]:
         KeysUnreadable,
         StoreUnavailable,
         StoreBehindStream,
+        StreamConflict,
     ) as exc:
         fail(str(exc))
     except OSError as exc:  # a file the operator named cannot be read or written

@@ -76,5 +76,5 @@ def _nats(api: NodeApi) -> str:
     if api.nats is None or not api.nats.is_connected:
         return "not connected"
     if not api.runtime.tasks:
-        return "connected; waiting for JetStream to declare the streams"
+        return "connected; still starting (streams, catch-up, inbox consumer)"
     return "ok"

@@ -32,7 +32,7 @@ from services.bus.audit import StreamCheck
 from services.bus.envelope import GENESIS, Envelope, seal
 from services.bus.outbox import lock_stream, move_head, outbox_row
 from services.bus.topology import addressed_to, outbound_stream
-from services.bus.transport import JetStreamUnavailable, patiently, replay
+from services.bus.transport import JetStreamUnavailable, StoredMessage, patiently, replay
 from services.node import Node
 from services.store.tables import outbox
 
@@ -100,7 +100,7 @@ async def _catch_up(
         return None
     ending = await patiently(
         f"{stream}: the last envelopes to {recipient}",
-        lambda: replay(js, stream, max(1, last - tail + 1), last, filter_subject=subjects),
+        lambda: _tail(js, stream, subjects, max(1, last - tail + 1), last),
     )
     tail_envelopes = [Envelope.from_wire(m.data) for m in ending]
     newest = max(tail_envelopes, key=lambda e: e.seq)
@@ -163,6 +163,8 @@ async def _last(nc: NatsClient, stream: str, subjects: str, recipient: str) -> i
                 recipient,
             )
             return None
+        if last.seq is None:
+            raise JetStreamUnavailable(f"its last message to {recipient} came without a seq")
         return last.seq
 
     return await patiently(f"{stream}: the last envelope to {recipient}", ask)
@@ -172,6 +174,17 @@ def _denied(nc: NatsClient, what: str) -> bool:
     """Whether the server refused this connection a publish to a subject containing `what`."""
     error = str(nc.last_error or "").lower()  # the client lower-cases the server's -ERR
     return "permissions violation" in error and what.lower() in error
+
+
+async def _tail(
+    js: JetStreamContext, stream: str, subjects: str, first: int, last: int
+) -> list[StoredMessage]:
+    """The stream's messages to one partner from `first` through `last`, which is one of them:
+    a read cut short (a fetch timed out) is unavailable, to be asked again."""
+    ending = await replay(js, stream, first, last, filter_subject=subjects)
+    if not ending or ending[-1].seq != last:
+        raise JetStreamUnavailable(f"the read of seq {first}-{last} stopped short")
+    return ending
 
 
 async def _read_back(
@@ -285,8 +298,9 @@ async def _take_in(
             )
         ).all()
         if any(row.status != "pending" for row in later):
-            published = [Envelope.from_wire(row.envelope).id for row in later[: len(taken)]]
-            if published == [e.id for e in read_back]:
+            if [row.envelope for row in later[: len(read_back)]] == [
+                e.wire_bytes() for e in read_back
+            ]:
                 return None
             raise StoreBehindStream(f"the store's stream to {recipient} moved while catching up")
         await conn.execute(delete(outbox).where(o.recipient == recipient, o.seq > after))

@@ -55,6 +55,8 @@ NOT_PLACED_YET = (
 DEFAULT_BACKOFF = (5.0, 30.0, 120.0, 600.0)
 RETRY_S = (1.0, 2.0, 4.0, 8.0)
 """Pauses before asking JetStream again when it did not answer (then every 8 s)."""
+PATIENCE_S = 60.0
+"""How long `patiently` waits with warnings; after, each line is an error (for the alarms)."""
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,15 +81,20 @@ class JetStreamUnavailable(TransportError):
 
 async def patiently(what: str, ask: Callable[[], Awaitable[T]]) -> T:
     """What `ask` answers, asked again while JetStream is unavailable (a region's cluster still
-    electing its leaders, a server restarting), with a warning each time. For the steps a node
-    cannot start without: giving up would only wait for an operator to start it again."""
+    electing its leaders, a server restarting), with a warning each time (an error after
+    PATIENCE_S). For the steps a node cannot start without: giving up would only wait for an
+    operator to start it again. A refusal (StreamConflict) is not asked again."""
     pauses = itertools.chain(RETRY_S, itertools.repeat(RETRY_S[-1]))
+    clock = asyncio.get_running_loop().time
+    since = clock()
     while True:
         try:
             return await ask()
         except JetStreamUnavailable as failed:
+            stop_if_cancelled()  # a cancel nats-py swallowed under `ask` ends the wait
             pause = next(pauses)
-            log.warning("%s: %s; asking again in %g s", what, failed, pause)
+            level = logging.WARNING if clock() - since < PATIENCE_S else logging.ERROR
+            log.log(level, "%s: %s; asking again in %g s", what, failed, pause)
             await asyncio.sleep(pause)
 
 
@@ -214,23 +221,35 @@ async def _create_or_update(js: JetStreamContext, config: StreamConfig) -> Strea
         return info
     except nats.js.errors.BadRequestError as refused:
         if refused.err_code != STREAM_NAME_IN_USE:
-            raise _refusal(config, refused) from refused
+            raise _failure(js, str(config.name), refused) from refused
     except nats.errors.Error as failed:
-        raise JetStreamUnavailable(f"{config.name}: {failed}") from failed
+        raise _failure(js, str(config.name), failed) from failed
     try:
         info = await js.update_stream(config)
         return info
-    except nats.js.errors.BadRequestError as refused:
-        raise _refusal(config, refused) from refused
     except nats.errors.Error as failed:
-        raise JetStreamUnavailable(f"{config.name}: {failed}") from failed
+        raise _failure(js, str(config.name), failed) from failed
 
 
-def _refusal(config: StreamConfig, refused: nats.js.errors.BadRequestError) -> TransportError:
-    """A stream the region cannot place yet is unavailable; any other refusal is a conflict."""
-    if refused.err_code in NOT_PLACED_YET:
-        return JetStreamUnavailable(f"{config.name}: {refused.description}")
-    return StreamConflict(f"{config.name}: {refused.description}")
+def _failure(js: JetStreamContext, what: str, failed: nats.errors.Error) -> TransportError:
+    """What a refused or unanswered JetStream request means at a node's start. A JetStream
+    not there yet (no answer, starting up, its cluster electing or short of servers to place
+    the replicas) is unavailable: ask again. Any other refusal is the node's settings against
+    the region's (replicas on a single server, a stream made otherwise): asking again would not
+    change it."""
+    if isinstance(failed, nats.js.errors.ServiceUnavailableError) and failed.err_code is None:
+        # nats-py's name for "no responders": nothing serves the JetStream API asked.
+        return JetStreamUnavailable(
+            f"{what}: no JetStream answers at {js._prefix} (starting, or not the region's "
+            "domain: js_domain)"
+        )
+    if isinstance(failed, nats.js.errors.APIError) and not (
+        isinstance(failed, nats.js.errors.ServiceUnavailableError)
+        or failed.err_code in NOT_PLACED_YET
+    ):
+        return StreamConflict(f"{what}: {failed.description} (error {failed.err_code})")
+    detail = failed.description if isinstance(failed, nats.js.errors.APIError) else failed
+    return JetStreamUnavailable(f"{what}: {detail}")
 
 
 async def publish(
@@ -398,7 +417,7 @@ class DurableConsumer:
         except nats.js.errors.NotFoundError as missing:
             raise StreamMissing(f"{stream}: {missing.description}") from missing
         except nats.errors.Error as failed:
-            raise JetStreamUnavailable(f"consumer {name} on {stream}: {failed}") from failed
+            raise _failure(js, f"consumer {name} on {stream}", failed) from failed
         return cls(feed, stream, name, max_deliver)
 
     async def fetch(

@@ -118,3 +118,21 @@ def _pending(node: ServedNode) -> float:
     """Events in the node's outbox not yet published, from its metrics."""
     text = httpx.get(f"{node.base_url}/metrics").text
     return metric(text, "fengqiao_outbox_pending", partner=QIANFENG.id)
+
+
+def test_streams_the_region_cannot_hold_stop_the_node_with_one_line(
+    nats_single: NatsServer, tmp_path: Path
+):
+    """Replicas a single server cannot hold are a setting to change, not a JetStream to wait
+    for: the node stops at once, saying which stream and why."""
+    config = node_config(tmp_path, nats_single, free_port())
+    text = config.read_text()
+    config.write_text(text.replace("[[partners]]", "stream_replicas = 3\n[[partners]]", 1))
+    with node_process(config) as node:
+        node.process.wait(timeout=30)
+    output = node.output()
+    assert node.process.returncode == 2, output
+    assert "Traceback" not in output
+    assert output.strip().splitlines()[-1] == (
+        f"error: OUT_{DALANG.id}: replicas > 1 not supported in non-clustered mode (error 10074)"
+    )

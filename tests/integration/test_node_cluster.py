@@ -183,7 +183,7 @@ async def test_a_node_started_while_its_cluster_has_no_quorum_waits_for_it(
             not_ready = await api.client.get("/readyz")
         assert (not_ready.status_code, not_ready.json()["checks"]["nats"]) == (
             503,
-            "connected; waiting for JetStream to declare the streams",
+            "connected; still starting (streams, catch-up, inbox consumer)",
         )
         for server in others:
             server.launch()

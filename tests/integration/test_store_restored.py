@@ -221,24 +221,44 @@ async def test_two_processes_of_a_restored_node_started_at_once_catch_it_up_once
         await drop_postgres(database_url)
 
 
+@pytest.mark.parametrize(
+    ("away", "step"),
+    [("before", "the last envelope to"), ("after its first read", "the last envelopes to")],
+)
 async def test_a_catch_up_whose_nats_server_is_away_asks_again_until_it_answers(
-    nats_single: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    nats_single: NatsServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    away: str,
+    step: str,
 ) -> None:
-    """A JetStream that does not answer is no reason to skip the catch-up, which would sign
-    the next envelopes over seqs the partner has applied: it is asked again until it answers."""
+    """A JetStream that does not answer is no reason to skip the catch-up, or to stop it
+    halfway, which would sign the next envelopes over seqs the partner has applied: each read
+    is asked again until it answers."""
     dalang, receiver = await _pair(nats_single, tmp_path)
     try:
         await _three_sent_after_a_backup_then_restored(dalang, receiver, tmp_path)
         node = await dalang.runtime.open()
         nc = await connect(nats_single)
         try:
-            nats_single.stop()
+            if away == "before":
+                nats_single.stop()
+            else:
+                first_read = catch_up._last
+
+                async def then_away(*args: Any) -> int | None:
+                    last = await first_read(*args)
+                    nats_single.stop()
+                    return last
+
+                monkeypatch.setattr(catch_up, "_last", then_away)
             catching_up = asyncio.create_task(catch_up.catch_up(node, nc, [QIANFENG.id]))
 
             async def asked_again() -> bool:
                 if catching_up.done():
                     catching_up.result()  # one that gave up or skipped fails the test here
-                return "asking again" in caplog.text
+                return f"{step} {QIANFENG.id}: " in caplog.text and "asking again" in caplog.text
 
             await wait_until(asked_again, 30, "the catch-up to ask JetStream again")
             nats_single.start()
