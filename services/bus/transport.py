@@ -240,8 +240,7 @@ def _failure(js: JetStreamContext, what: str, failed: nats.errors.Error) -> Tran
     if isinstance(failed, nats.js.errors.ServiceUnavailableError) and failed.err_code is None:
         # nats-py's name for "no responders": nothing serves the JetStream API asked.
         return JetStreamUnavailable(
-            f"{what}: no JetStream answers at {js._prefix} (starting, or not the region's "
-            "domain: js_domain)"
+            f"{what}: no JetStream answers at {js._prefix} (starting, or not enabled on the server)"
         )
     if isinstance(failed, nats.js.errors.APIError) and not (
         isinstance(failed, nats.js.errors.ServiceUnavailableError)

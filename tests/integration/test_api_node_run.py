@@ -4,12 +4,14 @@ answers (the outbox takes the work), and stops both on SIGTERM; a user added wit
 
 import json
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from services.embedded_nats import nats_server_binary
 from services.users.model import Role
 from tests.support.api import DALANG, QIANFENG, filing, metric
 from tests.support.databases import drop_postgres, fresh_postgres_url
@@ -136,3 +138,30 @@ def test_streams_the_region_cannot_hold_stop_the_node_with_one_line(
     assert output.strip().splitlines()[-1] == (
         f"error: OUT_{DALANG.id}: replicas > 1 not supported in non-clustered mode (error 10074)"
     )
+
+
+def test_a_node_on_a_server_without_jetstream_waits_and_says_so(tmp_path: Path):
+    """Nothing answers the JetStream API (a server started without it, or still starting): the
+    node waits, naming the API it asks at, and /readyz says it is still starting."""
+    port = free_port()
+    bare = subprocess.Popen(
+        [str(nats_server_binary()), "-a", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        server = single_region(tmp_path, started=False, client_port=str(port))
+        with node_process(node_config(tmp_path, server, free_port())) as node:
+            wait_for_output(
+                node, "declaring the outbound stream: OUT_dongguan-dalang: no JetStream"
+            )
+            starting = wait_for(f"{node.base_url}/readyz", node.process, node.log)
+    finally:
+        bare.terminate()
+        bare.wait(timeout=10)
+    assert (starting.status_code, starting.json()["checks"]["nats"]) == (
+        503,
+        "connected; still starting (streams, catch-up, inbox consumer)",
+    )
+    assert "no JetStream answers at $JS.API" in node.output()
+    assert "Traceback" not in node.output()
