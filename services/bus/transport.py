@@ -476,9 +476,7 @@ async def consumed_through(js: JetStreamContext, consumer: DurableConsumer) -> i
     try:
         info = await js.consumer_info(consumer.stream, consumer.name)
     except nats.errors.Error as failed:
-        raise JetStreamUnavailable(
-            f"consumer {consumer.name} on {consumer.stream}: {failed}"
-        ) from failed
+        raise _failure(js, f"consumer {consumer.name} on {consumer.stream}", failed) from failed
     return info.ack_floor.stream_seq if info.ack_floor else 0
 
 
